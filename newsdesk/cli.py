@@ -1,0 +1,173 @@
+"""The ``newsdesk`` command: index, ask, serve.
+
+Heavy libraries are imported inside the commands, so ``newsdesk --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# Offline always: no model hub, no telemetry, whatever the caller's environment says.
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def go_offline() -> None:
+    os.environ.update(OFFLINE_ENVIRONMENT)
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """Settings from flags (when given) over ``NEWSDESK_*`` variables over defaults."""
+    from newsdesk.config import Settings
+
+    flags = {
+        "db": args.db,
+        "k": getattr(args, "k", None) if getattr(args, "command", "") == "ask" else None,
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "auth": getattr(args, "auth", None),
+    }
+    return Settings(**{name: value for name, value in flags.items() if value is not None})
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from newsdesk.wiring import Newsdesk
+
+    desk = Newsdesk(settings_from(args))
+    report = desk.indexer.index_paths([Path(p) for p in args.paths], prune=args.prune)
+    if not args.quiet:
+        for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            for article_id in ids:
+                print(f"{label}: {article_id}")
+    for problem in report.skipped:
+        print(f"skipped: {problem}", file=sys.stderr if args.quiet else sys.stdout)
+    print(f"unchanged: {len(report.unchanged)} article(s)")
+    print(f"index {desk.settings.index_dir}: {report.summary()}; {desk.store.count()} chunks in all")
+    nothing_loaded = not (report.added or report.updated or report.unchanged)
+    return 1 if nothing_loaded and report.skipped else 0
+
+
+def format_answer(answer: Any) -> str:
+    lines = [answer.answer]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            meta = ", ".join(part for part in (c.source, c.published) if part)
+            lines.append(f"[{c.n}] {c.title or c.url}" + (f" ({meta})" if meta else ""))
+            lines.append(f"    {c.url}  chars {c.start}-{c.end}")
+            lines.append(f'    "{c.quote}"')
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from newsdesk.wiring import Newsdesk
+
+    desk = Newsdesk(settings_from(args))
+    answer = desk.qa.ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from newsdesk import evaluate
+
+    settings = settings_from(args)
+    metrics, records, _ = evaluate.run_eval(Path(args.dir), settings, k=args.k or 10, limit=args.limit)
+    if args.predictions:
+        evaluate.write_predictions(Path(args.predictions), records)
+    baseline = None
+    if args.baseline:
+        plain = settings.model_copy(update={"db": None})
+        baseline, _, _ = evaluate.run_baseline(Path(args.dir), plain, k=args.k or 10, limit=args.limit)
+    if args.json:
+        print(json.dumps({"newsdesk": metrics, "plain": baseline}, ensure_ascii=False))
+    else:
+        print(evaluate.format_report(metrics, baseline))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    serve(settings_from(args))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsdesk",
+        description="Question answering over news articles; every sentence of every answer is cited.",
+        epilog="Every setting is also an environment variable NEWSDESK_<NAME> (see README: Configuration).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--db", type=Path, help="index folder (default: $NEWSDESK_HOME/index, ./.newsdesk/index)"
+        )
+        return p
+
+    p_index = with_db(sub.add_parser("index", help="add or update articles from files and folders"))
+    p_index.add_argument("paths", nargs="+", help=".txt, .md, .html, .jsonl files, or folders of them")
+    p_index.add_argument("--prune", action="store_true", help="remove indexed articles not found in PATHS")
+    p_index.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    p_index.set_defaults(run=cmd_index)
+
+    p_ask = with_db(sub.add_parser("ask", help="answer one question on the terminal"))
+    p_ask.add_argument("question")
+    p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
+    p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
+    p_ask.set_defaults(run=cmd_ask)
+
+    p_eval = with_db(
+        sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
+    )
+    p_eval.add_argument("dir", help="folder with articles.jsonl and questions.jsonl")
+    p_eval.add_argument("--k", type=int, help="depth of the retrieval metrics (default: 10)")
+    p_eval.add_argument("--limit", type=int, help="only the first N questions")
+    p_eval.add_argument("--predictions", help="write one JSON line per question to this file")
+    p_eval.add_argument("--baseline", action="store_true", help="also run the plain LangChain pipeline")
+    p_eval.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p_eval.set_defaults(run=cmd_eval)
+
+    p_serve = with_db(sub.add_parser("serve", help="start the chat app (indexes seeds/ into an empty index)"))
+    p_serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
+    p_serve.add_argument("--port", type=int, help="port (default: 7860)")
+    p_serve.add_argument("--auth", help="require a login 'user:password' (or NEWSDESK_AUTH)")
+    p_serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    go_offline()
+    args = build_parser().parse_args(argv)
+    from index.store import IndexUnavailable
+
+    try:
+        return int(args.run(args))
+    except IndexUnavailable as error:
+        print(f"newsdesk: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("newsdesk: interrupted; run the same command again to finish", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

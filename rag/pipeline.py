@@ -1,0 +1,65 @@
+"""The read path as one object: check the question, retrieve, answer, verify, with timings.
+
+``NewsdeskQA.chain`` is the same path as a LangChain runnable (question in, ``Answer`` out), so
+another retriever, callbacks or tracing plug in; ``ask`` adds input checks and per-step timings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
+
+from rag.answer import ExtractiveAnswerer
+from rag.question import question_problem
+from rag.types import Answer
+from rag.verify import reconcile
+
+
+@dataclass
+class NewsdeskQA:
+    """Question answering over the index.
+
+    Args:
+        retriever: any LangChain retriever whose documents carry Newsdesk's citation metadata.
+        answerer: composes the cited answer.
+        max_question_chars: longest accepted question. Default: 1000.
+    """
+
+    retriever: BaseRetriever
+    answerer: ExtractiveAnswerer
+    max_question_chars: int = 1000
+
+    @property
+    def chain(self) -> Runnable[str, Answer]:
+        """question -> {question, documents} -> Answer, as LangChain runnables."""
+        gather: Runnable[str, dict[str, object]] = RunnableParallel(
+            question=RunnablePassthrough(), documents=self.retriever
+        )
+        return gather | self.answerer.as_runnable() | reconcile
+
+    def ask(self, question: str) -> Answer:
+        """Answer one question; bad input gets a helpful message with ``abstained`` set."""
+        started = time.perf_counter()
+        problem = question_problem(question, self.max_question_chars)
+        if problem is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            return Answer(
+                question=question[: self.max_question_chars],
+                answer=problem,
+                abstained=True,
+                timings_ms={"retrieve": 0.0, "answer": 0.0, "total": elapsed},
+            )
+        text = question.strip()
+        documents = self.retriever.invoke(text)
+        retrieved = time.perf_counter()
+        answer = reconcile(self.answerer.answer(text, documents))
+        done = time.perf_counter()
+        answer.timings_ms = {
+            "retrieve": (retrieved - started) * 1000,
+            "answer": (done - retrieved) * 1000,
+            "total": (done - started) * 1000,
+        }
+        return answer

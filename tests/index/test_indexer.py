@@ -1,0 +1,158 @@
+"""Storing and indexing: real Chroma in a temp folder; re-indexing is idempotent and crash-safe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index.chunk import chunk_article
+from index.load import load_paths
+from index.store import ChunkStore, IndexUnavailable, chunk_id
+from newsdesk.wiring import Newsdesk
+from tests.conftest import SEED_ARTICLE
+
+
+def all_chunks(store: ChunkStore) -> dict[str, dict[str, object]]:
+    got = store.collection.get(include=["metadatas"])
+    return dict(zip(got["ids"], got["metadatas"] or [], strict=True))
+
+
+def write_article(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_collection_uses_cosine_distance(make_desk: Callable[..., Newsdesk]) -> None:
+    desk = make_desk()
+    assert desk.store.collection.metadata["hnsw:space"] == "cosine"
+
+
+def test_indexing_stores_every_chunk_with_citation_metadata(make_desk: Callable[..., Newsdesk]) -> None:
+    desk = make_desk()
+    report = desk.indexer.index_paths([SEED_ARTICLE])
+    article = load_paths([SEED_ARTICLE]).articles[0]
+    expected = chunk_article(article, desk.settings.chunk_max_chars, desk.settings.chunk_overlap_sentences)
+    stored = all_chunks(desk.store)
+    assert report.added == [article.id] and report.chunks_written == len(expected) == len(stored)
+    for chunk in expected:
+        meta = stored[chunk_id(article.id, article.content_hash, chunk.number)]
+        assert meta["title"] == article.title and meta["url"] == str(SEED_ARTICLE)
+        assert (meta["start"], meta["end"], meta["chunk"]) == (chunk.start, chunk.end, chunk.number)
+        assert {"published", "source", "article_id"} <= set(meta)
+
+
+def test_second_run_embeds_nothing_and_writes_nothing(
+    make_desk: Callable[..., Newsdesk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = make_desk()
+    desk.indexer.index_paths([SEED_ARTICLE])
+    before = all_chunks(desk.store)
+
+    def no_embedding(texts: list[str]) -> None:
+        raise AssertionError(f"embedded {len(texts)} texts on an unchanged article")
+
+    monkeypatch.setattr(desk.embedder, "encode", no_embedding)
+    monkeypatch.setattr(desk.store, "write_article", lambda *a: pytest.fail("wrote an unchanged article"))
+    report = desk.indexer.index_paths([SEED_ARTICLE])
+    assert report.unchanged == [report.unchanged[0]] and not report.added and not report.updated
+    assert all_chunks(desk.store) == before
+
+
+def test_a_changed_file_replaces_its_chunks(make_desk: Callable[..., Newsdesk], tmp_path: Path) -> None:
+    desk = make_desk()
+    path = write_article(
+        tmp_path, "story.txt", "Dam opens\nThe new dam opened on Monday. It cost ten million euros."
+    )
+    desk.indexer.index_paths([path])
+    write_article(
+        tmp_path, "story.txt", "Dam opens\nThe new dam opened on Tuesday. It cost twelve million euros."
+    )
+    report = desk.indexer.index_paths([path])
+    assert len(report.updated) == 1
+    texts = " ".join(desk.store.collection.get(include=["documents"])["documents"] or [])
+    assert "Tuesday" in texts and "Monday" not in texts
+    assert desk.store.count() == 1
+
+
+def test_an_interrupted_write_is_completed_without_duplicates(
+    make_desk: Callable[..., Newsdesk],
+) -> None:
+    clean = make_desk()
+    clean.indexer.index_paths([SEED_ARTICLE])
+    complete = all_chunks(clean.store)
+    # Simulate a crash part-way through writing an article: only its first chunk reached the store.
+    first_id = sorted(complete)[0]
+    clean.store.collection.delete(ids=[i for i in complete if i != first_id])
+    assert clean.store.count() == 1
+    report = clean.indexer.index_paths([SEED_ARTICLE])
+    assert len(report.updated) == 1
+    assert all_chunks(clean.store) == complete
+
+
+def test_stale_chunks_of_an_old_version_left_by_a_crash_are_removed(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    path = write_article(tmp_path, "s.txt", "Budget\nThe council approved the budget.")
+    desk.indexer.index_paths([path])
+    old = all_chunks(desk.store)
+    write_article(tmp_path, "s.txt", "Budget\nThe council rejected the budget.")
+    new_article = load_paths([path]).articles[0]
+    chunks = chunk_article(new_article)
+    # Crash after the new version was written but before the old one was deleted:
+    desk.store.collection.upsert(
+        ids=[chunk_id(new_article.id, new_article.content_hash, c.number) for c in chunks],
+        embeddings=desk.embedder.encode([c.text for c in chunks]),
+        documents=[c.text for c in chunks],
+        metadatas=[{**next(iter(old.values())), "content_hash": new_article.content_hash}],  # type: ignore[list-item]
+    )
+    assert desk.store.count() == 2
+    desk.indexer.index_paths([path])
+    ids = list(all_chunks(desk.store))
+    assert len(ids) == 1 and ids[0] not in old
+
+
+def test_prune_removes_articles_whose_files_are_gone(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    a = write_article(tmp_path, "a.txt", "A\nAlpha happened today in the city.")
+    b = write_article(tmp_path, "b.txt", "B\nBeta happened yesterday in the town.")
+    desk.indexer.index_paths([tmp_path])
+    b.unlink()
+    report = desk.indexer.index_paths([tmp_path], prune=True)
+    assert report.removed == [f"file://{b.resolve()}"]
+    assert {m["article_id"] for m in all_chunks(desk.store).values()} == {f"file://{a.resolve()}"}
+
+
+def test_without_prune_nothing_is_removed(make_desk: Callable[..., Newsdesk], tmp_path: Path) -> None:
+    desk = make_desk()
+    write_article(tmp_path, "a.txt", "A\nAlpha happened today in the city.")
+    desk.indexer.index_paths([tmp_path])
+    report = desk.indexer.index_paths([SEED_ARTICLE])
+    assert report.removed == [] and len({m["article_id"] for m in all_chunks(desk.store).values()}) == 2
+
+
+def test_broken_files_are_reported_and_the_rest_indexed(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    write_article(tmp_path, "good.txt", "Good\nThe bridge reopened after repairs.")
+    (tmp_path / "bad.jsonl").write_text('{"text": "Fine line about trains."}\n{broken\n', encoding="utf-8")
+    (tmp_path / "zero.txt").write_bytes(b"")
+    report = desk.indexer.index_paths([tmp_path])
+    assert len(report.added) == 2
+    assert sorted(str(p) for p in report.skipped) == [
+        f"{tmp_path / 'bad.jsonl'}:2: broken JSON (Expecting property name enclosed in double quotes)",
+        f"{tmp_path / 'zero.txt'}: empty file",
+    ]
+
+
+def test_an_index_path_that_is_a_file_gives_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "not-a-folder"
+    bogus.write_text("x")
+    with pytest.raises(IndexUnavailable, match="is a file, not a folder"):
+        ChunkStore(bogus).count()

@@ -1,0 +1,164 @@
+"""The app as users reach it: a real `newsdesk serve` process driven over HTTP and by gradio_client."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from rag.types import Answer, Citation
+from ui.app import escape_untrusted, render_answer
+
+QUESTION = "Who is visiting Beijing for security talks?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsdesk.cli", "serve", "--db", str(db), "--port", str(port)],
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"newsdesk serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("newsdesk serve did not start in 180 s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    process, url = start_server(tmp_path_factory.mktemp("app") / "index")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def locked_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    process, url = start_server(tmp_path_factory.mktemp("locked") / "index", {"NEWSDESK_AUTH": "ann:s3cret"})
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def get_json(url: str, data: dict[str, str] | None = None, login: str | None = None) -> dict[str, object]:
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    if login:
+        request.add_header("Authorization", "Basic " + base64.b64encode(login.encode()).decode())
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_first_start_on_an_empty_index_indexes_the_seeds(server: str) -> None:
+    health = get_json(f"{server}/healthz")
+    assert health["status"] == "ok" and int(health["chunks"]) > 0  # type: ignore[call-overload]
+
+
+def test_binds_to_loopback_only_by_default(server: str) -> None:
+    port = int(server.rsplit(":", 1)[1])
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.rsplit(":", 1)
+            if int(port_hex, 16) == port and state == "0A":  # LISTEN
+                listening.append(address)
+    assert listening == ["0100007F"], f"listening on {listening}"
+
+
+def test_gradio_client_ask_returns_the_json_contract(server: str) -> None:
+    result = Client(server, verbose=False).predict(QUESTION, api_name="/ask")
+    assert "Shoigu" in result["answer"] and result["abstained"] is False
+    assert result["citations"][0]["quote"] in Path("seeds/china-russia-security-talks.txt").read_text()
+
+
+def test_gradio_client_chat_shows_markers_and_sources_with_quotes(server: str) -> None:
+    history, box = Client(server, verbose=False).predict(QUESTION, [], api_name="/chat")
+    assert box == ""
+    reply = history[-1]
+    assert reply["role"] == "assistant"
+    content = reply["content"] if isinstance(reply["content"], str) else reply["content"][0]["text"]
+    assert "Shoigu" in content and "**[1]**" in content and "**Sources**" in content
+    assert "> China is hosting" in content
+
+
+def test_chat_answers_bad_input_politely(server: str) -> None:
+    client = Client(server, verbose=False)
+    history, _ = client.predict("   ", [], api_name="/chat")
+    content = history[-1]["content"]
+    text = content if isinstance(content, str) else content[0]["text"]
+    assert text.startswith("Please type a question")
+
+
+def test_http_api_answers_and_abstains(server: str) -> None:
+    answer = get_json(f"{server}/api/ask", {"question": QUESTION})
+    assert "Shoigu" in str(answer["answer"])
+    refused = get_json(f"{server}/api/ask?q=What+is+the+capital+of+Peru%3F")
+    assert refused["abstained"] is True and refused["citations"] == []
+
+
+def test_many_users_are_served_at_once(server: str) -> None:
+    questions = [QUESTION, "Where is the Su-57 shown?", "Who is Maria Zakharova?", "What did NATO say?"] * 2
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda q: get_json(f"{server}/api/ask", {"question": q}), questions))
+    assert [a["question"] for a in answers] == questions
+    assert all(isinstance(a["answer"], str) and a["answer"] for a in answers)
+
+
+def test_login_is_required_when_configured(locked_server: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get_json(f"{locked_server}/api/ask", {"question": QUESTION})
+    assert refused.value.code == 401
+    with pytest.raises(urllib.error.HTTPError):
+        get_json(f"{locked_server}/api/ask", {"question": QUESTION}, login="ann:wrong")
+    assert "Shoigu" in str(
+        get_json(f"{locked_server}/api/ask", {"question": QUESTION}, login="ann:s3cret")["answer"]
+    )
+    with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a version-specific error
+        Client(locked_server, verbose=False).predict(QUESTION, api_name="/ask")
+    result = Client(locked_server, auth=("ann", "s3cret"), verbose=False).predict(QUESTION, api_name="/ask")
+    assert "Shoigu" in result["answer"]
+
+
+def test_article_text_is_escaped_for_markdown_and_html() -> None:
+    hostile = "<script>alert(1)</script> ![x](http://203.0.113.9/p.png) [click](javascript:alert(1)) **bold**"
+    shown = escape_untrusted(hostile)
+    assert "<script>" not in shown and "![x](" not in shown and "](javascript" not in shown
+    assert "**bold**" not in shown and "&lt;script&gt;" in shown
+
+
+def test_rendered_answer_links_only_http_urls_and_escapes_quotes() -> None:
+    citation = Citation(1, "a", "T <b>", "javascript:alert(1)", "Src", "2024-01-02", "Quote *x*", 0, 9, 0.5)
+    shown = render_answer(Answer("q", "Quote *x* [1]", False, [citation]))
+    assert "**[1]**" in shown and "(javascript:" not in shown and "T &lt;b&gt;" in shown
+    assert "Quote \\*x\\*" in shown and "2024\\-01\\-02" in shown
+    safe = render_answer(
+        Answer("q", "Q [1]", False, [Citation(1, "a", "T", "https://ex.org/a", "", "", "Q", 0, 1, 0)])
+    )
+    assert "[link](https://ex.org/a)" in safe

@@ -1,0 +1,246 @@
+"""The chat page in a real headless Chromium, against a real ``newsdesk serve`` process.
+
+Needs Debian's browser (``apt-get install chromium chromium-driver``); Playwright's own browser
+download is never used. Without ``/usr/bin/chromium`` these tests are skipped, or fail when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SEED_ARTICLE, SEEDS
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+SERVER_START_TIMEOUT_S = 120
+ANSWER_TIMEOUT_MS = 60_000
+
+CHAT = "#newsdesk-chat"
+BOT_MESSAGE = f"{CHAT} [data-testid='bot']"
+ERROR_TOAST = "[data-testid='toast-body']"
+
+SCRIPT_PAYLOAD = "<script>window.__pwned=1</script>"
+IMG_PAYLOAD = '<img src=x onerror="window.__pwned=1">'
+MARKDOWN_IMAGE_PAYLOAD = "![x](http://203.0.113.9/x.png)"
+HOSTILE_QUESTION = "How did the Zorblat festival in Qantaris open?"
+HOSTILE_ARTICLE = f"""Zorblat Festival Opens in Qantaris
+The Zorblat festival in Qantaris opened on Friday with lantern parades {SCRIPT_PAYLOAD} along the river.
+The Zorblat festival in Qantaris opened on Friday with a fireworks show {IMG_PAYLOAD} over the harbour.
+The Zorblat festival in Qantaris opened on Friday with a poster {MARKDOWN_IMAGE_PAYLOAD} of a golden lantern.
+"""
+
+
+def require_chromium() -> None:
+    if CHROMIUM.is_file():
+        return
+    reason = f"{CHROMIUM} not found; install Debian's browser: apt-get install -y chromium chromium-driver"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 5.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Server:
+    def __init__(self, base_url: str, log: Path) -> None:
+        self.base_url = base_url
+        self.log = log
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``newsdesk serve`` over an index of the seeds plus one hostile article, on a free port."""
+    require_chromium()
+    work = tmp_path_factory.mktemp("newsdesk-browser")
+    db = work / "index"
+    hostile = work / "zorblat-festival.txt"
+    hostile.write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    env.update({"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
+
+    indexed = subprocess.run(
+        [sys.executable, "-m", "newsdesk.cli", "index", str(SEEDS), str(hostile), "--db", str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SERVER_START_TIMEOUT_S,
+    )
+    assert indexed.returncode == 0, f"newsdesk index failed:\n{indexed.stdout}\n{indexed.stderr}"
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = work / "serve.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "newsdesk.cli", "serve", "--db", str(db), "--port", str(port)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"newsdesk serve exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                health = get_json(f"{base_url}/healthz", timeout=2)
+                if health.get("status") == "ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"newsdesk serve unhealthy after {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield Server(base_url, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class ChatPage:
+    """One fresh browser tab on the chat, recording every request the page makes."""
+
+    def __init__(self, page: Any, base_url: str) -> None:
+        self.page = page
+        self.requests: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.goto(f"{base_url}/", wait_until="networkidle")
+        page.locator("#newsdesk-question textarea").wait_for(state="visible")
+
+    def ask(self, question: str) -> Any:
+        """Type the question, click Ask, and return the newest answer in the chat once it is shown."""
+        box = self.page.locator("#newsdesk-question textarea")
+        box.fill(question)
+        before = self.page.locator(BOT_MESSAGE).count()
+        self.page.locator("#newsdesk-ask").click()
+        answer = self.page.locator(BOT_MESSAGE).nth(before)
+        answer.wait_for(state="visible", timeout=ANSWER_TIMEOUT_MS)
+        self.page.wait_for_function(
+            "([sel, n]) => { const m = document.querySelectorAll(sel)[n];"
+            " return m && m.innerText.trim().length > 0; }",
+            arg=[BOT_MESSAGE, before],
+            timeout=ANSWER_TIMEOUT_MS,
+        )
+        return answer
+
+    def foreign_hosts(self) -> set[str]:
+        hosts = {urllib.parse.urlsplit(url).hostname or url for url in self.requests}
+        return {host for host in hosts if host != "127.0.0.1"}
+
+
+@pytest.fixture
+def chat(server: Server, browser: Any) -> Iterator[ChatPage]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        yield ChatPage(context.new_page(), server.base_url)
+    finally:
+        context.close()
+
+
+def test_typed_question_gets_a_cited_answer_with_its_sources(chat: ChatPage) -> None:
+    question = "Who is visiting Beijing for security talks?"
+
+    answer = chat.ask(question)
+
+    text = flat(answer.inner_text())
+    assert "Shoigu" in text
+    assert "[1]" in text
+    body, _, sources = text.partition("Sources")
+    assert sources, f"no Sources section in {text!r}"
+    assert "[1]" in body and "[1]" in sources
+    quotes = [flat(q) for q in answer.locator("blockquote").all_inner_texts()]
+    assert quotes, f"no quote under Sources in {text!r}"
+    seed_text = flat(SEED_ARTICLE.read_text(encoding="utf-8"))
+    for quote in quotes:
+        assert quote in seed_text, f"quote is not verbatim from the article: {quote!r}"
+        assert quote in body, f"quote is not the cited answer sentence: {quote!r}"
+    assert any("Shoigu" in quote for quote in quotes)
+    assert question in flat(chat.page.locator(CHAT).inner_text())
+    chat.page.screenshot(path="/tmp/newsdesk-ui.png", full_page=True)
+
+
+def test_article_text_is_shown_as_text_and_never_runs(chat: ChatPage) -> None:
+    answer = chat.ask(HOSTILE_QUESTION)
+    chat.page.wait_for_timeout(1000)  # give an injected handler or image every chance to fire
+
+    quotes = [flat(q) for q in answer.locator("blockquote").all_inner_texts()]
+    assert len(quotes) == 3 and all("Zorblat" in q for q in quotes), f"fixture no longer cited: {quotes}"
+    for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD, MARKDOWN_IMAGE_PAYLOAD):
+        assert any(payload in q for q in quotes), f"{payload!r} should be shown literally, quotes: {quotes}"
+    assert chat.page.evaluate("typeof window.__pwned") == "undefined"
+    assert answer.locator("script, img").count() == 0
+    injected = chat.page.locator(f"{CHAT} script, {CHAT} img[src='x'], {CHAT} img[src*='203.0.113.9']")
+    assert injected.count() == 0
+    assert chat.page.locator(f"{CHAT} [onerror]").count() == 0
+    assert chat.foreign_hosts() == set(), f"page reached outside 127.0.0.1: {chat.requests}"
+
+
+def test_empty_question_gets_a_polite_reply_and_no_error(chat: ChatPage) -> None:
+    answer = chat.ask("")
+
+    assert flat(answer.inner_text()).startswith("Please type a question")
+    assert chat.page.locator(ERROR_TOAST).count() == 0
+    assert re.search(r"\berror\b", chat.page.locator(CHAT).inner_text(), re.IGNORECASE) is None
+
+
+def test_apostrophes_in_article_text_are_shown_as_apostrophes(chat: ChatPage) -> None:
+    answer = chat.ask("Where will Russia's Su-57 fighter be shown?")
+
+    text = flat(answer.inner_text())
+    assert "Su-57" in text
+    assert "Russia's advanced stealth fighter" in text, text
+    assert "&#x27;" not in flat(chat.page.locator(CHAT).inner_text())

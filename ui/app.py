@@ -1,0 +1,183 @@
+"""The Gradio chat and the HTTP API, served together by one FastAPI app.
+
+Article text is untrusted: everything taken from an article is escaped for HTML *and* Markdown
+before the chat renders it, so it can neither run as script nor pull an image from elsewhere.
+Routes: ``/`` the chat; ``/api/ask`` JSON answers (the ``ask --json`` contract); ``/healthz``.
+With ``auth`` set, the chat asks for a login and the JSON API wants HTTP Basic credentials.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel
+
+from newsdesk.cli import go_offline
+from newsdesk.config import Settings
+from newsdesk.wiring import Newsdesk
+from rag.types import Answer
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+EXAMPLE_QUESTIONS = [
+    "Who is visiting Beijing for security talks?",
+    "Where will Russia's Su-57 fighter be shown?",
+    "What did Maria Zakharova say about the partnership?",
+]
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$=:^])")
+_SAFE_URL = re.compile(r"^https?://[^\s<>()\"'`\\]+$")
+
+
+_BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves annotations from globals
+
+
+class AskRequest(BaseModel):
+    """Body of ``POST /api/ask``."""
+
+    question: str
+
+
+def escape_untrusted(text: str) -> str:
+    """Text from an article, made inert for the chat's Markdown and HTML renderer."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat message: the answer with its markers, then each cited source with its quote."""
+    body = escape_untrusted(answer.answer)
+    body = re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", body)  # restore our own markers, in bold
+    if not answer.citations:
+        return body
+    lines = [body, "", "**Sources**", ""]
+    for c in answer.citations:
+        title = escape_untrusted(c.title or c.url or c.article_id)
+        meta = " · ".join(escape_untrusted(part) for part in (c.source, c.published) if part)
+        link = (
+            f" — [link]({c.url})"
+            if _SAFE_URL.match(c.url)
+            else (f" — {escape_untrusted(c.url)}" if c.url else "")
+        )
+        lines.append(f"**[{c.n}]** {title}" + (f" ({meta})" if meta else "") + link)
+        lines.append(f"> {escape_untrusted(c.quote)}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def build_blocks(desk: Newsdesk) -> gr.Blocks:
+    """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``."""
+    import gradio as gr
+
+    def respond(message: str, history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+        answer = desk.qa.ask(message or "")
+        shown_question = escape_untrusted((message or "").strip()[:300]) or "…"
+        history = [
+            *(history or []),
+            {"role": "user", "content": shown_question},
+            {"role": "assistant", "content": render_answer(answer)},
+        ]
+        return history, ""
+
+    def ask(question: str) -> dict[str, Any]:
+        return desk.qa.ask(question or "").to_dict()
+
+    with gr.Blocks(title="Newsdesk") as blocks:
+        gr.Markdown(
+            "## Newsdesk\nAsk about the indexed news articles. Every sentence of an answer cites the "
+            "passage it rests on; when the articles do not hold the answer, Newsdesk says so."
+        )
+        chatbot = gr.Chatbot(
+            label="Newsdesk",
+            height=520,
+            sanitize_html=True,
+            allow_tags=False,
+            latex_delimiters=[],
+            feedback_options=None,
+            elem_id="newsdesk-chat",
+        )
+        with gr.Row():
+            question = gr.Textbox(
+                placeholder="Ask a question about the articles…",
+                show_label=False,
+                scale=8,
+                elem_id="newsdesk-question",
+            )
+            send = gr.Button("Ask", variant="primary", scale=1, elem_id="newsdesk-ask")
+        gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Try")
+        question.submit(respond, [question, chatbot], [chatbot, question], api_name="chat")
+        send.click(respond, [question, chatbot], [chatbot, question], api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return blocks
+
+
+def build_app(desk: Newsdesk) -> FastAPI:
+    """FastAPI app with the JSON API and the chat mounted at ``/``."""
+    import gradio as gr
+
+    settings = desk.settings
+    login = settings.auth_pair()
+
+    def require_login(credentials: Annotated[HTTPBasicCredentials | None, Depends(_BASIC_AUTH)]) -> None:
+        if login is None:
+            return
+        ok = credentials is not None and (
+            secrets.compare_digest(credentials.username, login[0])
+            and secrets.compare_digest(credentials.password, login[1])
+        )
+        if not ok:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "login required", headers={"WWW-Authenticate": "Basic"}
+            )
+
+    app = FastAPI(title="Newsdesk", docs_url="/api/docs", openapi_url="/api/openapi.json")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "chunks": desk.store.count()}
+
+    @app.post("/api/ask", dependencies=[Depends(require_login)])
+    def api_ask(request: AskRequest) -> dict[str, Any]:
+        return desk.qa.ask(request.question).to_dict()
+
+    @app.get("/api/ask", dependencies=[Depends(require_login)])
+    def api_ask_get(q: str = "") -> dict[str, Any]:
+        return desk.qa.ask(q).to_dict()
+
+    blocks = build_blocks(desk)
+    blocks.queue(default_concurrency_limit=settings.concurrency, max_size=256)
+    return gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        auth=login,
+        server_name=settings.host,
+        server_port=settings.port,
+        footer_links=["api"],
+        ssr_mode=False,
+    )
+
+
+def prepare_index(desk: Newsdesk) -> None:
+    """On first start with an empty index, index the seed articles."""
+    if desk.store.count() == 0 and desk.settings.seeds.is_dir():
+        report = desk.indexer.index_paths([desk.settings.seeds])
+        print(f"newsdesk: empty index, indexed seeds: {report.summary()}", file=sys.stderr)
+
+
+def serve(settings: Settings) -> None:
+    """Index seeds if needed, load the model, then serve until interrupted."""
+    go_offline()
+    import uvicorn
+
+    desk = Newsdesk(settings)
+    prepare_index(desk)
+    desk.embedder.warm_up()
+    app = build_app(desk)
+    print(f"newsdesk: serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
