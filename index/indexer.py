@@ -1,8 +1,19 @@
-"""The write path: load, chunk, embed, store; honest about what it did.
+"""The write path: load, chunk, deduplicate, embed, store; honest about what it did.
 
 Unchanged articles (same id, same content hash, all chunks present) cost one metadata lookup and
 no embedding. Articles are written one at a time after their batch is embedded, so an interrupted
 run loses at most a batch of work and the next run completes it.
+
+One run at a time writes to an index: the run holds a lock file in the index folder (see
+``index/lock.py``). Near-duplicates (the same story from several outlets) are stored once: the kept
+article's chunks name the others in their ``also_in`` metadata (see ``index/dedup.py``).
+
+Crash safety rests on the order of the writes within a batch: chunks of kept articles first (the
+store replaces a version atomically enough: content-hash ids, then stale ones deleted), then the
+chunks of articles that turned out to be duplicates are deleted, then ``also_in`` is set on the
+kept articles, and only then are the dedup records committed, in one transaction. A record is
+therefore trusted only once everything it describes is in the store; anything interrupted before
+that is decided again, identically, by the next run.
 """
 
 from __future__ import annotations
@@ -11,29 +22,61 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.chunk import chunk_article, embedding_text
+from index.chunk import Chunk, chunk_article, embedding_text
+from index.dedup import DedupIndex, dedup_file_name, record_for
 from index.embed import Embedder
 from index.load import Article, Problem, load_paths
+from index.lock import index_lock
 from index.store import ChunkStore
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An article not indexed on its own because ``of`` (a kept article) carries the same story."""
+
+    article_id: str
+    of: str
+    new: bool = True
+    similarity: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.article_id} (duplicate of {self.of})"
 
 
 @dataclass
 class IndexReport:
-    """What one indexing run did, article by article id."""
+    """What one indexing run did, article by article id.
+
+    Every article read ends up in exactly one of ``added``, ``updated``, ``unchanged``,
+    ``duplicates`` (new ones and ones already known) or ``skipped``.
+    """
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
     chunks_written: int = 0
 
     def summary(self) -> str:
+        new_duplicates = sum(1 for d in self.duplicates if d.new)
         return (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+            f"duplicates {len(self.duplicates)} ({new_duplicates} new), "
             f"skipped {len(self.skipped)}, removed {len(self.removed)} "
             f"({self.chunks_written} chunks written)"
         )
+
+
+@dataclass
+class _Plan:
+    """What one batch will write, decided before anything is written."""
+
+    write: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    kept: set[str] = field(default_factory=set)  # also_in set when they have duplicates
+    sync: set[str] = field(default_factory=set)  # also_in set (or cleared) in any case
 
 
 @dataclass
@@ -46,6 +89,10 @@ class Indexer:
         max_chars: longest chunk. Default: 700.
         overlap: sentences shared by neighbouring chunks. Default: 1.
         batch_articles: articles embedded together. Default: 64.
+        lock_timeout: seconds to wait for another run writing to the same index; 0 stops at once.
+        dedup: detect near-duplicate articles and store them once. Default: True.
+        state_dir: folder of the lock and dedup files. Default: the store's folder.
+        on_lock_wait: called with the other writer's pid (if known) before waiting for it.
     """
 
     store: ChunkStore
@@ -53,23 +100,42 @@ class Indexer:
     max_chars: int = 700
     overlap: int = 1
     batch_articles: int = 64
+    lock_timeout: float = 0.0
+    dedup: bool = True
+    state_dir: Path | None = None
+    on_lock_wait: Callable[[int | None], None] | None = None
+
+    @property
+    def folder(self) -> Path:
+        """Where the lock and the dedup file live."""
+        return self.state_dir if self.state_dir is not None else self.store.path
+
+    @property
+    def dedup_path(self) -> Path:
+        return self.folder / dedup_file_name(self.store.collection_name, self.store.url)
 
     def index_paths(
         self, paths: Sequence[Path], prune: bool = False, progress: Callable[[int, int], None] | None = None
     ) -> IndexReport:
         """Index every article under ``paths``; with ``prune``, drop indexed articles no longer there."""
-        loaded = load_paths(paths)
-        report = self.index_articles(loaded.articles, progress=progress)
-        report.skipped[:0] = loaded.problems
-        if prune:
-            keep = {a.id for a in loaded.articles}
-            gone = sorted(self.store.article_ids() - keep)
-            self.store.delete_articles(gone)
-            report.removed.extend(gone)
+        with index_lock(self.folder, self.lock_timeout, self.on_lock_wait):
+            loaded = load_paths(paths)
+            # An index kept inside the articles' folder is not an article: skip its files.
+            folder = self.folder.resolve()
+            problems = [p for p in loaded.problems if not Path(p.path).resolve().is_relative_to(folder)]
+            report = self._index(loaded.articles, progress, prune)
+        report.skipped[:0] = problems
         return report
 
     def index_articles(
         self, articles: Sequence[Article], progress: Callable[[int, int], None] | None = None
+    ) -> IndexReport:
+        """Index ``articles`` (nothing is removed)."""
+        with index_lock(self.folder, self.lock_timeout, self.on_lock_wait):
+            return self._index(articles, progress, prune=False)
+
+    def _index(
+        self, articles: Sequence[Article], progress: Callable[[int, int], None] | None, prune: bool
     ) -> IndexReport:
         report = IndexReport()
         unique: dict[str, Article] = {}
@@ -81,32 +147,118 @@ class Indexer:
                 continue
             unique[article.id] = article
         ordered = list(unique.values())
-        for start in range(0, len(ordered), self.batch_articles):
-            self._index_batch(ordered[start : start + self.batch_articles], report)
+        dedup = DedupIndex(self.dedup_path) if self.dedup else None
+        try:
+            gone: list[str] = []
+            if prune:
+                known = self.store.article_ids() | (dedup.article_ids() if dedup is not None else set())
+                gone = sorted(known - set(unique))
+                if dedup is not None:
+                    dedup.exclude(gone)  # their duplicates must find another home (or be kept)
             if progress is not None:
-                progress(min(start + self.batch_articles, len(ordered)), len(ordered))
+                progress(0, len(ordered))
+            for start in range(0, len(ordered), self.batch_articles):
+                self._index_batch(ordered[start : start + self.batch_articles], report, dedup)
+                if progress is not None:
+                    progress(min(start + self.batch_articles, len(ordered)), len(ordered))
+            if prune:
+                self._prune(gone, report, dedup)
+        finally:
+            if dedup is not None:
+                dedup.close()
         return report
 
-    def _index_batch(self, batch: Sequence[Article], report: IndexReport) -> None:
+    def _index_batch(self, batch: Sequence[Article], report: IndexReport, dedup: DedupIndex | None) -> None:
         stored = self.store.stored_versions([a.id for a in batch])
-        todo = []
+        plan = _Plan()
         for article in batch:
             version = stored.get(article.id)
-            if version is not None and version.is_complete(article.content_hash):
-                report.unchanged.append(article.id)
-                continue
+            complete = version is not None and version.is_complete(article.content_hash)
+            if dedup is None:
+                if complete:
+                    report.unchanged.append(article.id)
+                    continue
+            else:
+                record = dedup.record(article.id)
+                if record is not None and record.content_hash == article.content_hash:
+                    target = record.duplicate_of
+                    # A known duplicate; if it has chunks of its own (indexed with dedup off), decide again.
+                    if target is not None and dedup.is_kept(target) and version is None:
+                        report.duplicates.append(Duplicate(article.id, target, new=False))
+                        continue
+                    if record.kept and complete:
+                        report.unchanged.append(article.id)
+                        continue
             chunks = chunk_article(article, self.max_chars, self.overlap)
             if not chunks:
                 report.skipped.append(Problem(article.url or article.id, "no text to index"))
                 continue
-            todo.append((article, chunks, version is not None))
-        if not todo:
+            if dedup is not None and self._decide(article, version is not None, dedup, plan, report):
+                continue  # a duplicate: nothing of its own to write
+            if complete:
+                report.unchanged.append(article.id)  # chunks were there; only its record was missing
+            else:
+                plan.write.append((article, chunks, version is not None))
+        self._apply(plan, report, dedup)
+
+    def _decide(
+        self, article: Article, in_store: bool, dedup: DedupIndex, plan: _Plan, report: IndexReport
+    ) -> bool:
+        """Keep ``article`` or make it a duplicate of a kept one (staged); True for a duplicate."""
+        previous = dedup.record(article.id)
+        earlier = previous.duplicate_of if previous is not None else None
+        if earlier is not None and dedup.is_kept(earlier):
+            plan.sync.add(earlier)  # it may leave that article's also_in
+        sig = dedup.signature_of(article)
+        match = dedup.find(sig, exclude=article.id)
+        if match is None:
+            dedup.put(record_for(article, sig))
+            plan.kept.add(article.id)
+            return False
+        target, score = match
+        dedup.put(record_for(article, sig, duplicate_of=target))
+        plan.sync.add(target)
+        if in_store:
+            plan.delete.append(article.id)
+        report.duplicates.append(Duplicate(article.id, target, new=True, similarity=score))
+        return True
+
+    def _apply(self, plan: _Plan, report: IndexReport, dedup: DedupIndex | None) -> None:
+        """Write a batch in the crash-safe order: chunks, deletions, also_in, then dedup records."""
+        if plan.write:
+            texts = [embedding_text(a, c) for a, chunks, _ in plan.write for c in chunks]
+            vectors = self.embedder.encode(texts)
+            offset = 0
+            for article, chunks, existed in plan.write:
+                self.store.write_article(article, chunks, vectors[offset : offset + len(chunks)])
+                offset += len(chunks)
+                report.chunks_written += len(chunks)
+                (report.updated if existed else report.added).append(article.id)
+        if plan.delete:
+            self.store.delete_articles(plan.delete)
+        if dedup is None:
             return
-        texts = [embedding_text(a, c) for a, chunks, _ in todo for c in chunks]
-        vectors = self.embedder.encode(texts)
-        offset = 0
-        for article, chunks, existed in todo:
-            self.store.write_article(article, chunks, vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
-            report.chunks_written += len(chunks)
-            (report.updated if existed else report.added).append(article.id)
+        for article_id in sorted(plan.kept | plan.sync):
+            if not dedup.is_kept(article_id):
+                continue
+            also_in = dedup.also_in(article_id)
+            # A kept article is written without also_in: only one with duplicates needs it set.
+            if also_in is not None or article_id in plan.sync:
+                self.store.set_also_in(article_id, also_in)
+        dedup.commit()
+
+    def _prune(self, gone: list[str], report: IndexReport, dedup: DedupIndex | None) -> None:
+        """Remove articles no longer in the input: their chunks, their records, their also_in mentions."""
+        if dedup is not None:
+            targets = set()
+            for article_id in gone:
+                old = dedup.remove(article_id)
+                if old is not None and old.duplicate_of is not None:
+                    targets.add(old.duplicate_of)
+            for target in sorted(targets):
+                if dedup.is_kept(target):
+                    self.store.set_also_in(target, dedup.also_in(target))
+        self.store.delete_articles(gone)
+        if dedup is not None:
+            dedup.commit()
+        report.removed.extend(gone)

@@ -95,6 +95,21 @@ def decode_bytes(raw: bytes) -> str:
     return str(western[0] if western else matches[0])
 
 
+def decode_lines(raw: bytes) -> str:
+    """Decode JSON lines one by one, so one wrongly-encoded line does not garble the others."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = []
+    for line in raw.split(b"\n"):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(decode_bytes(line) if line.strip() else "")
+    return "\n".join(lines)
+
+
 def article_id_for(path: Path, suffix: str = "") -> str:
     """A stable id for a file-based article: its absolute path (plus a line for JSONL)."""
     return f"file://{path.resolve()}{suffix}"
@@ -224,10 +239,13 @@ def load_file(path: Path, result: LoadResult) -> None:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise UnreadableFile(f"file too large ({size // (1024 * 1024)} MB > 50 MB)")
-        text = decode_bytes(path.read_bytes())
+        raw = path.read_bytes()
         if suffix == ".jsonl":
-            load_jsonl(path, text, result)
+            if not raw.strip():
+                raise UnreadableFile("empty file")
+            load_jsonl(path, decode_lines(raw), result)
             return
+        text = decode_bytes(raw)
         if suffix in (".html", ".htm"):
             article = load_html(path, text)
         elif suffix in (".md", ".markdown"):

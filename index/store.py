@@ -10,15 +10,18 @@ Embeddings are always supplied by Newsdesk: Chroma's own default would download 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import numpy as np
 
 from index.chunk import Chunk
+from index.lexical import LexicalIndex
 from index.load import Article
 
 if TYPE_CHECKING:
@@ -70,39 +73,117 @@ class ChunkStore:
         collection: collection name. Default: newsdesk-chunks.
     """
 
-    def __init__(self, path: Path, collection: str = "newsdesk-chunks") -> None:
+    def __init__(
+        self,
+        path: Path,
+        collection: str = "newsdesk-chunks",
+        url: str | None = None,
+        lexical_path: Path | None = None,
+    ) -> None:
         self.path = path
         self.collection_name = collection
+        self.url = url
+        self.lexical: LexicalIndex | None = LexicalIndex(lexical_path) if lexical_path is not None else None
         self._collection: Collection | None = None
+        self._open_lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        """Where the chunks live, for messages."""
+        return f"{self.url} (collection {self.collection_name})" if self.url else str(self.path)
 
     @property
     def collection(self) -> Collection:
         if self._collection is None:
-            self._collection = self._open()
+            with self._open_lock:
+                if self._collection is None:
+                    collection = self._open()
+                    self._collection = collection
+                    self.refresh_lexical(full=False)
         return self._collection
 
-    def _open(self) -> Collection:
+    def data_version(self) -> float | None:
+        """When the embedded store's files last changed (None with a server), to notice other writers."""
+        if self.url:
+            return None
+        stamps = [p.stat().st_mtime for p in self.path.glob("chroma.sqlite3*") if p.is_file()]
+        return max(stamps, default=0.0)
+
+    def reopen(self) -> None:
+        """See writes made by another process since this one opened the embedded store.
+
+        Embedded Chroma keeps one cached system per folder and process, whose in-memory view does
+        not follow other processes; dropping the cache makes the next access open a fresh view
+        (requests already running keep the old one).
+        """
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._open_lock:
+            if not self.url:
+                SharedSystemClient.clear_system_cache()
+            self._collection = None
+
+    def refresh_lexical(self, full: bool = False) -> tuple[int, int]:
+        """Bring the lexical mirror in line with Chroma (after a crash, or another process's writes).
+
+        Without ``full``, the id sets are compared only when the counts differ, which is what any
+        interrupted write leaves behind; ``full`` compares them always (periodic refresh in the app).
+        """
+        if self.lexical is None:
+            return (0, 0)
+        if not full and self.lexical.count() == self.count():
+            return (0, 0)
+        return self.lexical.sync(self)
+
+    def _client(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        settings = ChromaSettings(anonymized_telemetry=False)
+        if self.url:
+            parsed = urlparse(self.url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise IndexUnavailable(f"Chroma URL {self.url!r} must look like http://host:port")
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=settings,
+            )
         if self.path.exists() and not self.path.is_dir():
             raise IndexUnavailable(f"index path {self.path} is a file, not a folder: pass another --db")
         self.path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.path), settings=settings)
+
+    def _open(self) -> Collection:
         try:
-            client = chromadb.PersistentClient(
-                path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
-            )
+            client = self._client()
             collection = client.get_or_create_collection(
                 self.collection_name,
                 metadata={"hnsw:space": "cosine", "newsdesk_schema": SCHEMA_VERSION},
                 embedding_function=None,
             )
-        except Exception as error:  # chromadb raises many kinds; all mean the folder is unusable
+            collection.count()  # touches the vector segment: a corrupted one fails here, not later
+        except IndexUnavailable:
+            raise
+        except Exception as error:  # chromadb raises many kinds; all mean the index is unusable
+            if self.url:
+                raise IndexUnavailable(
+                    f"cannot reach the Chroma server at {self.url} ({type(error).__name__}: {error}). "
+                    f"Start it (chroma run --path DIR --host 127.0.0.1 --port PORT) or fix --chroma-url"
+                ) from error
             raise IndexUnavailable(
                 f"cannot open the index at {self.path} ({type(error).__name__}: {error}). "
                 f"If it is corrupted or from another version, move it away and re-index: "
                 f"newsdesk index ARTICLES --db {self.path}"
             ) from error
+        schema = (collection.metadata or {}).get("newsdesk_schema")
+        if schema != SCHEMA_VERSION:
+            raise IndexUnavailable(
+                f"the collection {self.collection_name!r} at {self.where} was not made by this Newsdesk "
+                f"(schema {schema!r}, expected {SCHEMA_VERSION}). Use another --db or "
+                f"NEWSDESK_COLLECTION, or move it away and re-index"
+            )
         return collection
 
     def count(self) -> int:
@@ -125,21 +206,58 @@ class ChunkStore:
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store this version's chunks, then delete every other version's chunks of the article."""
         content_hash = article.content_hash
+        ids = [chunk_id(article.id, content_hash, c.number) for c in chunks]
+        texts = [c.text for c in chunks]
+        metadatas: list[Any] = [chunk_metadata(article, c, len(chunks)) for c in chunks]
         if chunks:
-            self.collection.upsert(
-                ids=[chunk_id(article.id, content_hash, c.number) for c in chunks],
-                embeddings=vectors,
-                documents=[c.text for c in chunks],
-                metadatas=[chunk_metadata(article, c, len(chunks)) for c in chunks],
-            )
+            self.collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+            if self.lexical is not None:
+                self.lexical.upsert(ids, texts, metadatas)
         stale: Any = {"$and": [{"article_id": article.id}, {"content_hash": {"$ne": content_hash}}]}
-        self.collection.delete(where=stale)
+        stale_ids = self.collection.get(where=stale, include=[])["ids"]
+        if stale_ids:
+            self.collection.delete(ids=stale_ids)
+            if self.lexical is not None:
+                self.lexical.delete(stale_ids)
 
     def delete_articles(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)
         for start in range(0, len(ids), 500):
             where: Any = {"article_id": {"$in": ids[start : start + 500]}}
-            self.collection.delete(where=where)
+            doomed = self.collection.get(where=where, include=[])["ids"]
+            if doomed:
+                self.collection.delete(ids=doomed)
+                if self.lexical is not None:
+                    self.lexical.delete(doomed)
+
+    def all_ids(self) -> set[str]:
+        """Every chunk id in the collection."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            got = self.collection.get(include=[], limit=_PAGE, offset=offset)
+            ids.update(got["ids"])
+            if len(got["ids"]) < _PAGE:
+                return ids
+            offset += _PAGE
+
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of the given chunks."""
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return [
+            (i, str(d), dict(m))
+            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+        ]
+
+    def embeddings_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given chunks (to score lexical-only hits by similarity too)."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        vectors = got["embeddings"]
+        if vectors is None:
+            return {}
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], vectors, strict=True)}
 
     def article_ids(self) -> set[str]:
         """Every article id in the index."""
@@ -154,15 +272,12 @@ class ChunkStore:
             offset += _PAGE
 
     def search(
-        self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
+        self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[StoredChunk]:
-        """The ``k`` chunks nearest to ``vector``, best first."""
-        total = self.count()
-        if total == 0:
-            return []
+        """The ``k`` chunks nearest to ``vector``, best first (fewer when the index holds fewer)."""
         got = self.collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=min(k, total),
+            n_results=k,
             where=where,
             include=["documents", "metadatas", "distances"],
         )
@@ -174,6 +289,32 @@ class ChunkStore:
             StoredChunk(i, str(d), dict(m), 1.0 - float(dist))
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
         ]
+
+    def set_also_in(self, article_id: str, also_in: str | None) -> int:
+        """Set the ``also_in`` metadata of every chunk of an article (None removes it).
+
+        ``also_in`` names the near-duplicates of the article (index/dedup.py): a JSON list of
+        ``{"article_id", "title", "source", "url", "published"}``. Only chunks whose value differs are
+        rewritten in Chroma (a metadata update, no re-embedding); the lexical mirror, whose id-based
+        ``sync`` cannot see metadata changes, is rewritten for the whole article. Returns the number
+        of chunks changed in Chroma.
+        """
+        where: Any = {"article_id": article_id}
+        got = self.collection.get(where=where, include=["documents", "metadatas"])
+        ids, docs, metas = got["ids"], got["documents"] or [], got["metadatas"] or []
+        changed = [i for i, m in zip(ids, metas, strict=True) if m.get("also_in") != also_in]
+        if changed:
+            updates: list[Any] = [{"also_in": also_in} for _ in changed]
+            self.collection.update(ids=changed, metadatas=updates)
+        if self.lexical is not None and ids:
+            full: list[dict[str, Any]] = []
+            for meta in metas:
+                merged = {k: v for k, v in dict(meta).items() if k != "also_in"}
+                if also_in is not None:
+                    merged["also_in"] = also_in
+                full.append(merged)
+            self.lexical.upsert(ids, [str(d) for d in docs], full)
+        return len(changed)
 
 
 def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, str | int]:
@@ -190,4 +331,11 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, s
         "end": chunk.end,
         "content_hash": article.content_hash,
         "n_chunks": n_chunks,
+        "published_day": published_day(article.published),
     }
+
+
+def published_day(published: str) -> int:
+    """YYYY-MM-DD as the integer YYYYMMDD (0 when unknown), so Chroma can filter date ranges."""
+    digits = published[:10].replace("-", "")
+    return int(digits) if len(digits) == 8 and digits.isdigit() else 0

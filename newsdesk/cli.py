@@ -34,28 +34,52 @@ def settings_from(args: argparse.Namespace) -> Any:
 
     flags = {
         "db": args.db,
+        "chroma_url": getattr(args, "chroma_url", None),
         "k": getattr(args, "k", None) if getattr(args, "command", "") == "ask" else None,
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
         "auth": getattr(args, "auth", None),
+        "index_wait": getattr(args, "wait", None),
     }
     return Settings(**{name: value for name, value in flags.items() if value is not None})
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from index.progress import progress_for
     from newsdesk.wiring import Newsdesk
 
     desk = Newsdesk(settings_from(args))
-    report = desk.indexer.index_paths([Path(p) for p in args.paths], prune=args.prune)
+    indexer = desk.indexer
+    wait = desk.settings.index_wait
+
+    def waiting(pid: int | None) -> None:
+        who = f" (pid {pid})" if pid is not None else ""
+        print(
+            f"newsdesk: another `newsdesk index`{who} is writing to {indexer.folder}; "
+            f"waiting up to {wait:g} s for it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    indexer.on_lock_wait = waiting
+    progress = None if args.quiet else progress_for(sys.stderr)
+    try:
+        report = indexer.index_paths([Path(p) for p in args.paths], prune=args.prune, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if not args.quiet:
         for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
             for article_id in ids:
                 print(f"{label}: {article_id}")
+        for duplicate in report.duplicates:
+            if duplicate.new:
+                print(f"duplicate: {duplicate}")
     for problem in report.skipped:
         print(f"skipped: {problem}", file=sys.stderr if args.quiet else sys.stdout)
     print(f"unchanged: {len(report.unchanged)} article(s)")
-    print(f"index {desk.settings.index_dir}: {report.summary()}; {desk.store.count()} chunks in all")
-    nothing_loaded = not (report.added or report.updated or report.unchanged)
+    print(f"index {desk.store.where}: {report.summary()}; {desk.store.count()} chunks in all")
+    nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
     return 1 if nothing_loaded and report.skipped else 0
 
 
@@ -68,6 +92,11 @@ def format_answer(answer: Any) -> str:
             meta = ", ".join(part for part in (c.source, c.published) if part)
             lines.append(f"[{c.n}] {c.title or c.url}" + (f" ({meta})" if meta else ""))
             lines.append(f"    {c.url}  chars {c.start}-{c.end}")
+            if c.also_in:
+                lines.append(
+                    "    also reported by: "
+                    + ", ".join(o.get("source") or o.get("url", "") for o in c.also_in)
+                )
             lines.append(f'    "{c.quote}"')
     return "\n".join(lines)
 
@@ -76,7 +105,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from newsdesk.wiring import Newsdesk
 
     desk = Newsdesk(settings_from(args))
-    answer = desk.qa.ask(args.question)
+    answer = desk.qa.ask(args.question, source=args.source, since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
@@ -121,18 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--db", type=Path, help="index folder (default: $NEWSDESK_HOME/index, ./.newsdesk/index)"
         )
+        p.add_argument("--chroma-url", help="use a Chroma server http://host:port (or NEWSDESK_CHROMA_URL)")
         return p
 
     p_index = with_db(sub.add_parser("index", help="add or update articles from files and folders"))
     p_index.add_argument("paths", nargs="+", help=".txt, .md, .html, .jsonl files, or folders of them")
     p_index.add_argument("--prune", action="store_true", help="remove indexed articles not found in PATHS")
     p_index.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    p_index.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="if another `newsdesk index` is writing to the index, wait up to SECONDS for it "
+        "(default: $NEWSDESK_INDEX_WAIT or 0, stop at once)",
+    )
     p_index.set_defaults(run=cmd_index)
 
     p_ask = with_db(sub.add_parser("ask", help="answer one question on the terminal"))
     p_ask.add_argument("question")
     p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
+    p_ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    p_ask.add_argument("--since", help="only articles published on or after YYYY-MM-DD (or YYYY-MM, YYYY)")
+    p_ask.add_argument("--until", help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)")
     p_ask.set_defaults(run=cmd_ask)
 
     p_eval = with_db(
@@ -157,10 +197,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     go_offline()
     args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+
     from index.store import IndexUnavailable
 
     try:
         return int(args.run(args))
+    except ValidationError as error:
+        for problem in error.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else "setting"
+            print(
+                f"newsdesk: NEWSDESK_{name.upper()} (or its flag) is invalid: {problem['msg']}, "
+                f"got {problem.get('input')!r}",
+                file=sys.stderr,
+            )
+        return 2
+    except ValueError as error:
+        print(f"newsdesk: {error}", file=sys.stderr)
+        return 2
     except IndexUnavailable as error:
         print(f"newsdesk: {error}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ Every option is documented with its default so that ``newsdesk --help`` and the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -32,8 +33,21 @@ class Settings(BaseSettings):
         "torch", description="'onnx' (int8, faster) or 'torch' (fp32). Default: torch"
     )
     embedding_batch_size: int = Field(64, ge=1, description="Texts per embedding batch. Default: 64")
-    torch_threads: int = Field(1, ge=1, description="Torch CPU threads; 1 is fastest on a busy 2-core box")
+    torch_threads: int = Field(
+        1, ge=1, description="CPU threads for embedding; 1 is fastest on a busy 2-core box. Default: 1"
+    )
 
+    index_batch_articles: int = Field(
+        64, ge=1, description="Articles embedded and written together. Default: 64"
+    )
+    index_wait: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds `index` waits for another run on the same index. Default: 0 (stop at once)",
+    )
+    dedup: bool = Field(
+        True, description="Store near-duplicate articles once, naming every outlet. Default: true"
+    )
     chunk_max_chars: int = Field(700, ge=100, description="Longest chunk in characters. Default: 700")
     chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences shared by neighbours. Default: 1")
 
@@ -43,7 +57,10 @@ class Settings(BaseSettings):
     )
     hybrid: bool = Field(True, description="Fuse BM25 (SQLite FTS5) with dense retrieval. Default: true")
     candidates: int = Field(40, ge=1, description="Candidates per retriever before fusion. Default: 40")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant. Default: 60")
+    lexical_weight: float = Field(
+        0.5, ge=0, description="BM25 weight beside the cosine in fusion. Default: 0.5"
+    )
+    hint_bonus: float = Field(0.2, ge=0, description="Boost per outlet/date the question names. Default: 0.2")
     max_chunks_per_article: int = Field(
         2, ge=1, description="Chunks of one article among the results. Default: 2"
     )
@@ -59,14 +76,31 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="Port of the app. Default: 7860")
     auth: str | None = Field(None, description="'user:password' to require a login. Default: none")
     concurrency: int = Field(8, ge=1, description="Questions answered at once by the app. Default: 8")
+    refresh_seconds: float = Field(
+        5.0, gt=0, description="How often the app looks for articles indexed by other processes. Default: 5"
+    )
     seeds: Path = Field(REPO_ROOT / "seeds", description="Articles indexed on first start. Default: seeds/")
-
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Default: WARNING")
 
     @property
     def index_dir(self) -> Path:
         """Where Chroma keeps this index."""
         return self.db if self.db is not None else self.home / "index"
+
+    @property
+    def state_dir(self) -> Path:
+        """The indexer's lock and dedup files: the index folder, or per server and collection."""
+        if self.chroma_url:
+            return self.home / "state" / f"{_slug(self.chroma_url)}-{self.collection}"
+        return self.index_dir
+
+    @property
+    def lexical_path(self) -> Path | None:
+        """The BM25 mirror: beside the embedded index, or per server and collection under ``home``."""
+        if not self.hybrid:
+            return None
+        if self.chroma_url:
+            return self.home / "mirrors" / f"{_slug(self.chroma_url)}-{self.collection}.sqlite"
+        return self.index_dir / "lexical.sqlite"
 
     def auth_pair(self) -> tuple[str, str] | None:
         """The login as (user, password), or None when the app is open."""
@@ -76,3 +110,8 @@ class Settings(BaseSettings):
         if not sep or not user or not password:
             raise ValueError("NEWSDESK_AUTH / --auth must look like 'user:password'")
         return user, password
+
+
+def _slug(url: str) -> str:
+    """A file-name-safe form of a server URL."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", url).strip("_")

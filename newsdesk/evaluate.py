@@ -38,7 +38,10 @@ Metrics = dict[str, Any]
 """Metric name -> value (float, int or None), plus ``by_type``: type -> Metrics."""
 
 RETRIEVAL_DEPTH = 10
-"""Retrieved chunks per question used for the ranking metrics (at least; see ``run_eval``)."""
+"""Distinct articles per question used for the ranking metrics (at least; see ``run_eval``)."""
+
+FETCH_FACTOR = 4
+"""Chunks fetched per wanted article, so both pipelines can fill the top ``depth`` distinct articles."""
 
 _ASCII_PUNCTUATION = frozenset(string.punctuation)
 
@@ -340,7 +343,7 @@ def run_eval(
         for question in questions:
             text = str(question["question"])
             answer = desk.qa.ask(text)
-            documents = desk.qa.retriever.invoke(text.strip(), k=depth) if text.strip() else []
+            documents = desk.qa.retriever.invoke(text.strip(), k=depth * FETCH_FACTOR) if text.strip() else []
             records.append(
                 _record(
                     question,
@@ -408,7 +411,7 @@ def run_baseline(
         for question in questions:
             text = str(question["question"]).strip()
             asked = time.perf_counter()
-            hits = store.similarity_search(text, k=depth)
+            hits = store.similarity_search(text, k=depth * FETCH_FACTOR)
             elapsed = (time.perf_counter() - asked) * 1000
             citations: list[dict[str, Any]] = []
             if hits:

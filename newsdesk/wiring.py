@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from index.embed import Embedder
+from index.embed import Embedder, OnnxEmbedder
 from index.indexer import Indexer
 from index.store import ChunkStore
 from newsdesk.config import Settings
@@ -23,24 +23,54 @@ class Newsdesk:
 
     @cached_property
     def embedder(self) -> Embedder:
+        """The backend of ``embedding_backend``: fp32 torch, or the int8 ONNX all-MiniLM-L6-v2.
+
+        The ONNX file holds all-MiniLM-L6-v2 only, so a custom ``embedding_model`` folder runs on torch:
+        asking for both explicitly is an error rather than a silent swap of models.
+        """
         s = self.settings
+        if s.embedding_backend == "onnx" and s.embedding_model is not None:
+            if "embedding_backend" in s.model_fields_set:
+                raise ValueError(
+                    "NEWSDESK_EMBEDDING_BACKEND=onnx runs the packaged all-MiniLM-L6-v2 only; "
+                    "set NEWSDESK_EMBEDDING_BACKEND=torch to use NEWSDESK_EMBEDDING_MODEL"
+                )
+            return Embedder(s.embedding_model, batch_size=s.embedding_batch_size, threads=s.torch_threads)
+        if s.embedding_backend == "onnx":
+            return OnnxEmbedder(batch_size=s.embedding_batch_size, threads=s.torch_threads)
         return Embedder(s.embedding_model, batch_size=s.embedding_batch_size, threads=s.torch_threads)
 
     @cached_property
     def store(self) -> ChunkStore:
-        return ChunkStore(self.settings.index_dir, self.settings.collection)
+        s = self.settings
+        return ChunkStore(s.index_dir, s.collection, url=s.chroma_url, lexical_path=s.lexical_path)
 
     @cached_property
     def indexer(self) -> Indexer:
         s = self.settings
         return Indexer(
-            self.store, self.embedder, max_chars=s.chunk_max_chars, overlap=s.chunk_overlap_sentences
+            self.store,
+            self.embedder,
+            max_chars=s.chunk_max_chars,
+            overlap=s.chunk_overlap_sentences,
+            batch_articles=s.index_batch_articles,
+            lock_timeout=s.index_wait,
+            dedup=s.dedup,
+            state_dir=s.state_dir,
         )
 
     @cached_property
     def qa(self) -> NewsdeskQA:
         s = self.settings
-        retriever = NewsRetriever(store=self.store, embedder=self.embedder, k=s.k)
+        retriever = NewsRetriever(
+            store=self.store,
+            embedder=self.embedder,
+            k=s.k,
+            candidates=s.candidates,
+            lexical_weight=s.lexical_weight,
+            hint_bonus=s.hint_bonus,
+            max_per_article=s.max_chunks_per_article,
+        )
         answerer = ExtractiveAnswerer(
             self.embedder, min_score=s.min_score, max_sentences=s.max_answer_sentences
         )

@@ -7,12 +7,15 @@ another retriever, callbacks or tracing plug in; ``ask`` adds input checks and p
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
 
 from rag.answer import ExtractiveAnswerer
+from rag.news import parse_day, parse_until
 from rag.question import question_problem
 from rag.types import Answer
 from rag.verify import reconcile
@@ -40,10 +43,20 @@ class NewsdeskQA:
         )
         return gather | self.answerer.as_runnable() | reconcile
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question; bad input gets a helpful message with ``abstained`` set."""
+    def ask(
+        self,
+        question: str,
+        source: Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Answer:
+        """Answer one question; bad input gets a helpful message with ``abstained`` set.
+
+        ``source`` keeps only those outlets; ``since``/``until`` (YYYY-MM-DD, YYYY-MM or YYYY) bound
+        the published date.
+        """
         started = time.perf_counter()
-        problem = question_problem(question, self.max_question_chars)
+        problem = question_problem(question, self.max_question_chars) or filter_problem(since, until)
         if problem is not None:
             elapsed = (time.perf_counter() - started) * 1000
             return Answer(
@@ -53,7 +66,8 @@ class NewsdeskQA:
                 timings_ms={"retrieve": 0.0, "answer": 0.0, "total": elapsed},
             )
         text = question.strip()
-        documents = self.retriever.invoke(text)
+        filters: dict[str, Any] = {"source": list(source or []), "since": since, "until": until}
+        documents = self.retriever.invoke(text, None, **{k: v for k, v in filters.items() if v})
         retrieved = time.perf_counter()
         answer = reconcile(self.answerer.answer(text, documents))
         done = time.perf_counter()
@@ -63,3 +77,15 @@ class NewsdeskQA:
             "total": (done - started) * 1000,
         }
         return answer
+
+
+def filter_problem(since: str | None, until: str | None) -> str | None:
+    """A message for a malformed date filter, else None."""
+    try:
+        first = parse_day(since) if since else None
+        last = parse_until(until) if until else None
+    except ValueError as error:
+        return f"Please give dates as YYYY-MM-DD ({error})."
+    if first is not None and last is not None and first > last:
+        return f"The date range is empty: {since} is after {until}."
+    return None

@@ -1,30 +1,90 @@
-"""Retrieve step: a LangChain retriever over Newsdesk's Chroma index.
+"""Retrieve step: a LangChain retriever fusing dense (Chroma) and BM25 (SQLite FTS5) rankings.
 
-It returns LangChain ``Document`` objects whose metadata carries everything a citation needs
-(article id, title, source, date, url, and the chunk's character offsets), plus ``score``: the
-cosine similarity to the question. Any other retriever that fills the same metadata plugs in.
+Scores are fused as ``cosine + lexical_weight * bm25 / best bm25`` (on squad2-dev this beat
+reciprocal-rank fusion, 0.93 against 0.87 hit@1; see BENCHMARKS.md). A question that names an outlet or
+a time adds candidates from those outlets or dates and boosts them (a boost, not a wall: comparisons
+name several);
+explicit ``source`` / ``since`` / ``until`` arguments are hard filters. Results are diversified so
+that one article never holds more than ``max_per_article`` of the places.
+
+Documents carry everything a citation needs in their metadata (article id, title, source, date,
+url, character offsets) plus ``score``, the cosine similarity of the passage to the question, and
+``fused``, its fusion score. Any other retriever that fills the same metadata plugs in.
 """
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 from index.embed import Embedder
+from index.lexical import Filters
 from index.store import ChunkStore
+from rag.news import NewsHints, hints_for, parse_day, parse_until
+
+
+@dataclass
+class _Candidate:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    cosine: float | None = None
+    bm25: float = 0.0
+    hinted: set[str] = field(default_factory=set)
+    fused: float = 0.0
+
+
+def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    """The Chroma ``where`` clause for hard filters."""
+    if not filters:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.since_day is not None:
+        clauses.append({"published_day": {"$gte": filters.since_day}})
+    if filters.until_day is not None:
+        clauses.append({"published_day": {"$lte": filters.until_day}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def merge_filters(hard: Filters, extra: Filters) -> Filters:
+    """Hard filters narrowed further by a hint (used for the boosted rankings)."""
+    sources = tuple(s for s in extra.sources if not hard.sources or s in hard.sources) or hard.sources
+    since = (
+        max(d for d in (hard.since_day, extra.since_day) if d is not None)
+        if (hard.since_day is not None or extra.since_day is not None)
+        else None
+    )
+    until = (
+        min(d for d in (hard.until_day, extra.until_day) if d is not None)
+        if (hard.until_day is not None or extra.until_day is not None)
+        else None
+    )
+    return Filters(sources, since, until)
 
 
 class NewsRetriever(BaseRetriever):
-    """Dense retrieval of the ``k`` best chunks.
+    """Hybrid, news-aware retrieval of the ``k`` best chunks.
 
     Args:
-        store: the chunk index.
+        store: the chunk index (its ``lexical`` mirror enables BM25; without it, dense only).
         embedder: must be the model the index was built with.
         k: passages returned. Default: 5.
+        candidates: depth of each ranking before fusion. Default: 40.
+        lexical_weight: weight of the normalised BM25 score beside the cosine. Default: 0.5.
+        hint_bonus: added for each outlet/date hint of the question that a passage matches. Default: 0.2.
+        max_per_article: most passages of one article among the results. Default: 2.
+
+    ``invoke(question, k=..., source=[...], since="YYYY-MM-DD", until="YYYY-MM-DD")`` overrides per call.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -32,14 +92,112 @@ class NewsRetriever(BaseRetriever):
     store: ChunkStore
     embedder: Embedder
     k: int = 5
+    candidates: int = 40
+    lexical_weight: float = 0.5
+    hint_bonus: float = 0.2
+    max_per_article: int = 2
+    news_refresh_seconds: float = 30.0
+    _news: tuple[float, list[str], int | None] | None = PrivateAttr(default=None)
+
+    def _news_facts(self) -> tuple[list[str], int | None]:
+        """Known outlets and the newest day, cached for a short while."""
+        lexical = self.store.lexical
+        if lexical is None:
+            return [], None
+        now = time.monotonic()
+        if self._news is None or now - self._news[0] > self.news_refresh_seconds:
+            self._news = (now, lexical.sources(), lexical.newest_day())
+        return self._news[1], self._news[2]
+
+    def hints(self, query: str) -> NewsHints:
+        sources, newest = self._news_facts()
+        return hints_for(query, sources, newest)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        k = int(kwargs.get("k", self.k))
-        vector = self.embedder.embed_query(query)
-        hits = self.store.search(vector, k)
+        k = int(kwargs.get("k") or self.k)
+        hard = Filters(
+            tuple(kwargs.get("source") or ()),
+            parse_day(kwargs["since"]) if kwargs.get("since") else None,
+            parse_until(kwargs["until"]) if kwargs.get("until") else None,
+        )
+        vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        pool: dict[str, _Candidate] = {}
+        self._gather(pool, query, vector, hard, tag="")
+        hints = self.hints(query)
+        if hints.sources:
+            self._gather(
+                pool, query, vector, merge_filters(hard, Filters(sources=hints.sources)), tag="source"
+            )
+        if hints.has_dates:
+            dates = Filters(since_day=hints.since_day, until_day=hints.until_day)
+            self._gather(pool, query, vector, merge_filters(hard, dates), tag="date")
+        self._fill_cosines(pool, vector)
+        best_bm25 = max((c.bm25 for c in pool.values()), default=0.0) or 1.0
+        for c in pool.values():
+            c.hinted |= matched_hints(c.metadata, hints)
+            c.fused = (
+                (c.cosine or 0.0) + self.lexical_weight * c.bm25 / best_bm25 + self.hint_bonus * len(c.hinted)
+            )
+        ranked = sorted(pool.values(), key=lambda c: c.fused, reverse=True)
+        chosen = diversify(ranked, k, self.max_per_article)
         return [
-            Document(page_content=hit.text, id=hit.id, metadata={**hit.metadata, "score": hit.score})
-            for hit in hits
+            Document(
+                page_content=c.text,
+                id=c.id,
+                metadata={**c.metadata, "score": float(c.cosine or 0.0), "fused": round(c.fused, 6)},
+            )
+            for c in chosen
         ]
+
+    def _gather(
+        self, pool: dict[str, _Candidate], query: str, vector: np.ndarray, filters: Filters, tag: str
+    ) -> None:
+        """Dense and lexical candidates under ``filters``, with their cosine and BM25 scores."""
+        for hit in self.store.search(vector, self.candidates, where=chroma_where(filters)):
+            candidate = pool.setdefault(hit.id, _Candidate(hit.id, hit.text, hit.metadata))
+            candidate.cosine = hit.score
+        lexical = self.store.lexical
+        if lexical is None:
+            return
+        for lexical_hit in lexical.search(query, self.candidates, filters or None):
+            candidate = pool.setdefault(
+                lexical_hit.id, _Candidate(lexical_hit.id, lexical_hit.text, lexical_hit.metadata)
+            )
+            candidate.bm25 = lexical_hit.bm25
+
+    def _fill_cosines(self, pool: dict[str, _Candidate], vector: np.ndarray) -> None:
+        """Passages found only by BM25 get their cosine from their stored vectors."""
+        missing = [c.id for c in pool.values() if c.cosine is None]
+        stored = self.store.embeddings_of(missing)
+        for chunk_id in missing:
+            if chunk_id in stored:
+                pool[chunk_id].cosine = float(stored[chunk_id] @ vector)
+
+
+def matched_hints(metadata: dict[str, Any], hints: NewsHints) -> set[str]:
+    """Which of the question's hints (outlet, date range) a passage matches."""
+    matched = set()
+    if hints.sources and metadata.get("source") in hints.sources:
+        matched.add("source")
+    if hints.has_dates:
+        day = int(metadata.get("published_day") or 0)
+        if day and (hints.since_day or 0) <= day <= (hints.until_day or 99999999):
+            matched.add("date")
+    return matched
+
+
+def diversify(ranked: list[_Candidate], k: int, max_per_article: int) -> list[_Candidate]:
+    """The best ``k`` in order, with at most ``max_per_article`` passages of any one article."""
+    counts: Counter[str] = Counter()
+    chosen: list[_Candidate] = []
+    for candidate in ranked:
+        article = str(candidate.metadata.get("article_id", candidate.id))
+        if counts[article] >= max_per_article:
+            continue
+        counts[article] += 1
+        chosen.append(candidate)
+        if len(chosen) == k:
+            break
+    return chosen

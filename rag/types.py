@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +21,20 @@ class Citation:
     start: int
     end: int
     score: float
+    also_in: list[dict[str, str]] = field(default_factory=list)
+    """Other outlets that ran the same story (near-duplicates stored once): source, title, url, published."""
+
+
+def also_in_of(metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """The near-duplicate outlets recorded on a chunk (a JSON list in its ``also_in`` metadata)."""
+    raw = metadata.get("also_in")
+    if not raw:
+        return []
+    try:
+        items = json.loads(str(raw))
+    except json.JSONDecodeError:
+        return []
+    return [{k: str(v) for k, v in item.items()} for item in items if isinstance(item, dict)]
 
 
 @dataclass

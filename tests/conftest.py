@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,12 +33,69 @@ def embedder() -> Embedder:
     return model
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (`chroma run`) on loopback for the whole session."""
+    chroma = Path(sys.executable).parent / "chroma"
+    port = free_port()
+    log = (tmp_path_factory.mktemp("chroma-server") / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(tmp_path_factory.mktemp("chroma-data")),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"chroma run did not start (see {log.name})")
+            time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Integration tests that take this run against the embedded store and a real Chroma server."""
+    return str(request.param)
+
+
 @pytest.fixture
-def make_desk(tmp_path: Path, embedder: Embedder) -> Callable[..., Newsdesk]:
-    """A Newsdesk over a fresh index in tmp_path, sharing the session's model."""
+def make_desk(
+    tmp_path: Path, embedder: Embedder, backend: str, request: pytest.FixtureRequest
+) -> Callable[..., Newsdesk]:
+    """A Newsdesk over a fresh index in tmp_path (or a fresh collection on the server), sharing the model."""
 
     def make(**overrides: object) -> Newsdesk:
-        settings = Settings(db=tmp_path / "index", **overrides)  # type: ignore[arg-type]
+        if backend == "server":
+            overrides = {
+                "chroma_url": request.getfixturevalue("chroma_url"),
+                "collection": f"test-{uuid.uuid4().hex[:12]}",
+                **overrides,
+            }
+        settings = Settings(db=tmp_path / "index", home=tmp_path / "home", **overrides)  # type: ignore[arg-type]
         return Newsdesk(settings, embedder=embedder)
 
     return make

@@ -12,6 +12,7 @@ import html
 import re
 import secrets
 import sys
+import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, status
@@ -39,9 +40,12 @@ _BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves anno
 
 
 class AskRequest(BaseModel):
-    """Body of ``POST /api/ask``."""
+    """Body of ``POST /api/ask``: the question and optional filters."""
 
     question: str
+    source: list[str] | None = None
+    since: str | None = None
+    until: str | None = None
 
 
 def escape_untrusted(text: str) -> str:
@@ -65,6 +69,16 @@ def render_answer(answer: Answer) -> str:
             else (f" — {escape_untrusted(c.url)}" if c.url else "")
         )
         lines.append(f"**[{c.n}]** {title}" + (f" ({meta})" if meta else "") + link)
+        if c.also_in:
+            others = ", ".join(
+                escape_untrusted(
+                    " ".join(
+                        part for part in (o.get("source") or o.get("url", ""), o.get("published", "")) if part
+                    )
+                )
+                for o in c.also_in
+            )
+            lines.append(f"Also reported by: {others}")
         lines.append(f"> {escape_untrusted(c.quote)}")
         lines.append("")
     return "\n".join(lines).rstrip()
@@ -74,8 +88,14 @@ def build_blocks(desk: Newsdesk) -> gr.Blocks:
     """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``."""
     import gradio as gr
 
-    def respond(message: str, history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
-        answer = desk.qa.ask(message or "")
+    def respond(
+        message: str,
+        history: list[dict[str, Any]],
+        sources: list[str] | None = None,
+        since: str = "",
+        until: str = "",
+    ) -> tuple[list[dict[str, Any]], str]:
+        answer = desk.qa.ask(message or "", source=sources or None, since=since or None, until=until or None)
         shown_question = escape_untrusted((message or "").strip()[:300]) or "…"
         history = [
             *(history or []),
@@ -84,8 +104,17 @@ def build_blocks(desk: Newsdesk) -> gr.Blocks:
         ]
         return history, ""
 
-    def ask(question: str) -> dict[str, Any]:
-        return desk.qa.ask(question or "").to_dict()
+    def ask(
+        question: str, source: list[str] | None = None, since: str = "", until: str = ""
+    ) -> dict[str, Any]:
+        """The ``ask --json`` contract; ``source``, ``since`` and ``until`` are optional filters."""
+        return desk.qa.ask(
+            question or "", source=source or None, since=since or None, until=until or None
+        ).to_dict()
+
+    def known_sources() -> Any:
+        lexical = desk.store.lexical
+        return gr.Dropdown(choices=lexical.sources() if lexical is not None else [])
 
     with gr.Blocks(title="Newsdesk") as blocks:
         gr.Markdown(
@@ -109,9 +138,21 @@ def build_blocks(desk: Newsdesk) -> gr.Blocks:
                 elem_id="newsdesk-question",
             )
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="newsdesk-ask")
+        with gr.Accordion("Filters", open=False), gr.Row():
+            sources = gr.Dropdown(
+                choices=[], value=[], multiselect=True, label="Outlets", elem_id="newsdesk-sources", scale=2
+            )
+            since = gr.Textbox(
+                value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="newsdesk-since"
+            )
+            until = gr.Textbox(
+                value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
+            )
         gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Try")
-        question.submit(respond, [question, chatbot], [chatbot, question], api_name="chat")
-        send.click(respond, [question, chatbot], [chatbot, question], api_visibility="private")
+        inputs = [question, chatbot, sources, since, until]
+        question.submit(respond, inputs, [chatbot, question], api_name="chat")
+        send.click(respond, inputs, [chatbot, question], api_visibility="private")
+        blocks.load(known_sources, None, sources, api_visibility="private")
         gr.api(ask, api_name="ask")
     return blocks
 
@@ -143,7 +184,7 @@ def build_app(desk: Newsdesk) -> FastAPI:
 
     @app.post("/api/ask", dependencies=[Depends(require_login)])
     def api_ask(request: AskRequest) -> dict[str, Any]:
-        return desk.qa.ask(request.question).to_dict()
+        return desk.qa.ask(request.question, request.source, request.since, request.until).to_dict()
 
     @app.get("/api/ask", dependencies=[Depends(require_login)])
     def api_ask_get(q: str = "") -> dict[str, Any]:
@@ -170,6 +211,29 @@ def prepare_index(desk: Newsdesk) -> None:
         print(f"newsdesk: empty index, indexed seeds: {report.summary()}", file=sys.stderr)
 
 
+def follow_index(desk: Newsdesk, every_seconds: float, stop: threading.Event) -> None:
+    """Keep a running app in step with writers in other processes (``newsdesk index`` runs).
+
+    Embedded store: when its files change, reopen it and bring the BM25 mirror in line. Chroma
+    server: compare counts on every tick and the full id sets every twelfth tick.
+    """
+    store = desk.store
+    seen = store.data_version()
+    tick = 0
+    while not stop.wait(every_seconds):
+        tick += 1
+        try:
+            version = store.data_version()
+            if version is not None and version != seen:
+                seen = version
+                store.reopen()
+                store.refresh_lexical(full=True)
+            elif version is None:
+                store.refresh_lexical(full=tick % 12 == 0)
+        except Exception as error:  # keep serving; the next tick tries again
+            print(f"newsdesk: index refresh failed: {error}", file=sys.stderr)
+
+
 def serve(settings: Settings) -> None:
     """Index seeds if needed, load the model, then serve until interrupted."""
     go_offline()
@@ -179,5 +243,9 @@ def serve(settings: Settings) -> None:
     prepare_index(desk)
     desk.embedder.warm_up()
     app = build_app(desk)
+    stop = threading.Event()
+    threading.Thread(
+        target=follow_index, args=(desk, settings.refresh_seconds, stop), name="follow-index", daemon=True
+    ).start()
     print(f"newsdesk: serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

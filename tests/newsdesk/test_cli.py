@@ -68,6 +68,7 @@ def test_ask_json_names_shoigu_and_follows_the_contract(seeded_db: Path) -> None
             "start",
             "end",
             "score",
+            "also_in",
         }
         assert SEED_TEXT[c["start"] : c["end"]] == c["quote"]
 
@@ -181,3 +182,117 @@ def test_eval_reports_metrics_and_writes_predictions(tmp_path: Path) -> None:
     assert metrics["citation_verbatim_rate"] == 1.0
     lines = predictions.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["1", "2"]
+
+
+# ---- index at scale: progress, duplicates, one writer at a time (index/progress.py, dedup.py, lock.py) ----
+
+
+def feed_with_a_duplicate(folder: Path, extra: int = 9) -> tuple[Path, str]:
+    """The seed story, the same story from another outlet (one word changed), and ``extra`` others."""
+    words = SEED_TEXT.split(" ")
+    words[len(words) // 2] = "reportedly"
+    rows = [
+        {
+            "id": "seed",
+            "title": "Talks",
+            "text": SEED_TEXT,
+            "source": "Wire",
+            "url": "https://wire.example/1",
+        },
+        {
+            "id": "copy",
+            "title": "Talks",
+            "text": " ".join(words),
+            "source": "Daily",
+            "url": "https://d.example/1",
+        },
+    ]
+    rows += [
+        {"id": f"other-{n}", "text": f"Story number {n} is about the {n}th bridge of the old town."}
+        for n in range(extra)
+    ]
+    path = folder / "feed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return path, "duplicate: copy (duplicate of seed)"
+
+
+def test_index_prints_progress_lines_and_duplicates_and_stays_idempotent(tmp_path: Path) -> None:
+    import re
+
+    feed, duplicate_line = feed_with_a_duplicate(tmp_path)
+    db = tmp_path / "db"
+    env = {"NEWSDESK_INDEX_BATCH_ARTICLES": "4"}
+    first = newsdesk("index", str(feed), "--db", str(db), env=env)
+    assert first.returncode == 0, first.stderr
+    progress = [line for line in first.stderr.splitlines() if line.startswith("indexed ")]
+    assert re.fullmatch(r"indexed 4/11 articles, \d+\.\d articles/s, ETA \d+ s", progress[0])
+    assert re.fullmatch(r"indexed 11/11 articles, \d+\.\d articles/s, \d+ s in all", progress[-1])
+    assert duplicate_line in first.stdout
+    assert "added 10, updated 0, unchanged 0, duplicates 1 (1 new)" in first.stdout
+
+    again = newsdesk("index", str(feed), "--db", str(db), "--quiet", env=env)
+    assert again.returncode == 0
+    assert "indexed " not in again.stderr and duplicate_line not in again.stdout
+    assert "unchanged 10, duplicates 1 (0 new)" in again.stdout and "(0 chunks written)" in again.stdout
+
+
+def test_index_draws_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    feed, _ = feed_with_a_duplicate(tmp_path, extra=3)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsdesk.cli", "index", str(feed), "--db", str(tmp_path / "db")],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    process.wait(timeout=300)
+    os.close(leader)
+    assert process.returncode == 0
+    screen = drawn.decode("utf-8", "replace")
+    assert "indexing: 100%" in screen and "5/5" in screen and "articles/s" in screen
+    assert "indexed 5/5" not in screen  # no plain lines on a terminal
+
+
+def test_plain_progress_lines_come_first_then_every_interval_then_at_the_end() -> None:
+    import io
+
+    from index.progress import PlainProgress, format_seconds
+
+    now = [100.0]
+    out = io.StringIO()
+    progress = PlainProgress(out, interval=5.0, clock=lambda: now[0])
+    for done, at in [(0, 100.0), (64, 101.0), (128, 103.0), (192, 106.5), (256, 107.0), (300, 108.0)]:
+        now[0] = at
+        progress(done, 300)
+    assert out.getvalue().splitlines() == [
+        "indexed 64/300 articles, 64.0 articles/s, ETA 4 s",
+        "indexed 192/300 articles, 29.5 articles/s, ETA 4 s",
+        "indexed 300/300 articles, 37.5 articles/s, 8 s in all",
+    ]
+    assert [format_seconds(s) for s in (45, 185, 7620)] == ["45 s", "3 min 05 s", "2 h 07 min"]
+
+
+def test_index_wait_is_a_flag_and_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
+    help_text = newsdesk("index", "--help")
+    assert "--wait SECONDS" in help_text.stdout and "NEWSDESK_INDEX_WAIT" in help_text.stdout
+    result = newsdesk(
+        "index", str(SEED_ARTICLE), "--db", str(tmp_path / "db"), env={"NEWSDESK_INDEX_WAIT": "soon"}
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "NEWSDESK_INDEX_WAIT (or its flag) is invalid" in result.stderr and "'soon'" in result.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -91,3 +93,43 @@ def test_another_langchain_retriever_plugs_in(seeded_desk: Newsdesk) -> None:
     assert not answer.abstained
     assert answer.citations[0].url == "mem://seed"
     assert all(quote_matches(c, article.text) for c in answer.citations)
+
+
+def test_a_wire_story_run_by_several_outlets_is_cited_once_naming_them_all(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    story = (
+        "Flood barriers failed along the river on Sunday night, forcing the evacuation of four thousand "
+        "residents from the old town, the regional governor said in a statement on Monday morning. "
+        "Rescue teams worked through the night to reach families trapped in their homes near the bridge. "
+        "Schools across the district will stay closed until the water level drops, officials added, and "
+        "emergency shelters have been opened in three sports halls on the northern edge of the city."
+    )
+    feed = tmp_path / "wire.jsonl"
+    rows = [
+        {
+            "id": "w1",
+            "title": "Floods force evacuation",
+            "source": "Wire One",
+            "published": "2024-03-04",
+            "url": "https://one.example/flood",
+            "text": story,
+        },
+        {
+            "id": "w2",
+            "title": "Evacuation after floods",
+            "source": "Daily Two",
+            "published": "2024-03-05",
+            "url": "https://two.example/flood",
+            "text": story.replace("northern edge", "north side"),
+        },
+    ]
+    feed.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    desk = make_desk()
+    report = desk.indexer.index_paths([feed])
+    assert len(report.added) == 1 and len(report.duplicates) == 1
+    answer = desk.qa.ask("How many residents were evacuated after the flood barriers failed?")
+    assert not answer.abstained and "four thousand" in answer.answer
+    [first, *_] = answer.citations
+    assert first.source == "Wire One"
+    assert [o["source"] for o in first.also_in] == ["Daily Two"]

@@ -30,13 +30,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+INDEX_OF: dict[str, Path] = {}
+"""The index folder of each server started here, by URL."""
+
+
 def start_server(db: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "newsdesk.cli", "serve", "--db", str(db), "--port", str(port)],
-        env={**os.environ, **(env or {})},
-    )
+    command = [sys.executable, "-m", "newsdesk.cli", "serve", "--db", str(db), "--port", str(port)]
+    process = subprocess.Popen(command, env={**os.environ, "NEWSDESK_REFRESH_SECONDS": "1", **(env or {})})
     url = f"http://127.0.0.1:{port}"
+    INDEX_OF[url] = db
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -162,3 +165,58 @@ def test_rendered_answer_links_only_http_urls_and_escapes_quotes() -> None:
         Answer("q", "Q [1]", False, [Citation(1, "a", "T", "https://ex.org/a", "", "", "Q", 0, 1, 0)])
     )
     assert "[link](https://ex.org/a)" in safe
+
+
+def test_a_running_app_sees_articles_indexed_by_another_process(server: str, tmp_path: Path) -> None:
+    db = INDEX_OF[server]
+    article = tmp_path / "qorvath.txt"
+    article.write_text("Qorvath found\nThe qorvath mineral was found in a cave in Peru by geologists.\n")
+    subprocess.run([sys.executable, "-m", "newsdesk.cli", "index", str(article), "--db", str(db)], check=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = get_json(f"{server}/api/ask", {"question": "Where was the qorvath mineral found?"})
+        if "Peru" in str(answer["answer"]):
+            break
+        time.sleep(1)
+    assert "Peru" in str(answer["answer"]), answer
+
+
+def test_http_api_takes_outlet_and_date_filters(server: str) -> None:
+    answer = get_json(f"{server}/api/ask", {"question": QUESTION, "since": "2030-01-01"})
+    assert answer["abstained"] is True and answer["citations"] == []
+    bad = get_json(f"{server}/api/ask", {"question": QUESTION, "since": "soon"})
+    assert "YYYY-MM-DD" in str(bad["answer"])
+
+
+def test_several_app_processes_serve_from_one_chroma_server(chroma_url: str, tmp_path: Path) -> None:
+    shared = {"NEWSDESK_CHROMA_URL": chroma_url, "NEWSDESK_COLLECTION": f"apps-{os.getpid()}"}
+    env = {**os.environ, **shared, "NEWSDESK_HOME": str(tmp_path / "indexer")}
+    seeded = subprocess.run(
+        [sys.executable, "-m", "newsdesk.cli", "index", "seeds"], env=env, capture_output=True, text=True
+    )
+    assert seeded.returncode == 0 and chroma_url in seeded.stdout, seeded.stdout + seeded.stderr
+    apps = [
+        start_server(tmp_path / f"unused{i}", {**shared, "NEWSDESK_HOME": str(tmp_path / f"app{i}")})
+        for i in (1, 2)
+    ]
+    try:
+        for _, url in apps:
+            assert "Shoigu" in str(get_json(f"{url}/api/ask", {"question": QUESTION})["answer"])
+        article = tmp_path / "qorvath.txt"
+        article.write_text("Qorvath found\nThe qorvath mineral was found in a cave in Peru by geologists.\n")
+        subprocess.run([sys.executable, "-m", "newsdesk.cli", "index", str(article)], env=env, check=True)
+        for _, url in apps:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                answer = get_json(f"{url}/api/ask", {"question": "Where was the qorvath mineral found?"})
+                if "Peru" in str(answer["answer"]):
+                    break
+                time.sleep(1)
+            assert "Peru" in str(answer["answer"])
+        assert not (tmp_path / "unused1").exists(), (
+            "with a server, nothing is stored in the local index folder"
+        )
+    finally:
+        for process, _ in apps:
+            process.terminate()
+            process.wait(timeout=30)

@@ -1,0 +1,208 @@
+"""Lexical side of the index: BM25 over chunks with SQLite FTS5, a mirror of the Chroma collection.
+
+Chroma is the source of truth; this file is derived from it and keyed by the same content-addressed
+chunk ids, so it can always be brought in line by comparing id sets (``sync``): nothing is rebuilt
+from scratch, a crash between the two writes is repaired by the next run, and with a Chroma server
+every app process keeps its own mirror up to date incrementally. Titles and outlets are indexed
+beside the text so a question that names them finds the right articles.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+_SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT UNIQUE NOT NULL,
+    article_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    published_day INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, title, source, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text, title, source) VALUES (new.rowid, new.text, new.title, new.source);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text, title, source)
+    VALUES ('delete', old.rowid, old.text, old.title, old.source);
+END;
+"""
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP = frozenset(
+    """a an the of in on at to for from by with and or but is are was were be been being do does did
+    what which who whom whose when where why how that this these those it its as about into than then
+    there their they he she his her has have had not no yes will would can could should may might""".split()
+)
+_BATCH = 500
+
+
+class ChunkSource(Protocol):
+    """What the mirror needs from the vector store."""
+
+    def all_ids(self) -> set[str]: ...
+
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]: ...
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    bm25: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Hard filters shared by both retrievers: outlets (exact names) and a published-day range."""
+
+    sources: tuple[str, ...] = ()
+    since_day: int | None = None
+    until_day: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sources) or self.since_day is not None or self.until_day is not None
+
+
+def match_expression(query: str) -> str:
+    """An FTS5 query OR-ing the question's meaningful words, each quoted (no FTS syntax leaks in)."""
+    terms = []
+    for term in _TERM.findall(query.lower()):
+        if term not in _STOP and term not in terms:
+            terms.append(term)
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
+class LexicalIndex:
+    """BM25 search over chunk text, title and outlet; one SQLite file, safe across threads.
+
+    Args:
+        path: the SQLite file (created with its folder).
+        weights: BM25 column weights for (text, title, source). Default: (1.0, 0.5, 0.5).
+    """
+
+    def __init__(self, path: Path, weights: tuple[float, float, float] = (1.0, 0.5, 0.5)) -> None:
+        self.path = path
+        self.weights = weights
+        self._local = threading.local()
+        self._sync_lock = threading.Lock()
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            db.executescript(_SCHEMA)
+            self._local.db = db
+        return db
+
+    def upsert(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
+        rows = [
+            (
+                chunk_id,
+                str(meta.get("article_id", "")),
+                str(meta.get("source", "")),
+                int(meta.get("published_day", 0) or 0),
+                str(meta.get("title", "")),
+                text,
+                json.dumps(meta, ensure_ascii=False),
+            )
+            for chunk_id, text, meta in zip(ids, texts, metadatas, strict=True)
+        ]
+        db = self._db()
+        with _transaction(db):
+            db.executemany("DELETE FROM chunks WHERE id = ?", [(r[0],) for r in rows])
+            db.executemany(
+                "INSERT INTO chunks (id, article_id, source, published_day, title, text, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def delete(self, ids: Iterable[str]) -> None:
+        db = self._db()
+        with _transaction(db):
+            db.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in ids])
+
+    def ids(self) -> set[str]:
+        return {row[0] for row in self._db().execute("SELECT id FROM chunks")}
+
+    def count(self) -> int:
+        return int(self._db().execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def sources(self) -> list[str]:
+        """Every outlet in the index."""
+        rows = self._db().execute("SELECT DISTINCT source FROM chunks WHERE source != ''")
+        return sorted(row[0] for row in rows)
+
+    def newest_day(self) -> int | None:
+        """The newest published day (YYYYMMDD) in the index, the 'now' of relative dates."""
+        sql = "SELECT max(published_day) FROM chunks WHERE published_day > 0"
+        value = self._db().execute(sql).fetchone()[0]
+        return int(value) if value else None
+
+    def sync(self, source: ChunkSource) -> tuple[int, int]:
+        """Bring the mirror in line with the vector store; returns (added, removed) chunk counts."""
+        with self._sync_lock:
+            wanted = source.all_ids()
+            have = self.ids()
+            stale = have - wanted
+            missing = sorted(wanted - have)
+            if stale:
+                self.delete(stale)
+            for start in range(0, len(missing), _BATCH):
+                got = source.get_chunks(missing[start : start + _BATCH])
+                self.upsert([g[0] for g in got], [g[1] for g in got], [g[2] for g in got])
+            return len(missing), len(stale)
+
+    def search(self, query: str, n: int, filters: Filters | None = None) -> list[LexicalHit]:
+        """The ``n`` best chunks by BM25 (higher is better), within the filters."""
+        expression = match_expression(query)
+        if not expression:
+            return []
+        clauses, params = ["chunks_fts MATCH ?"], [expression]
+        if filters:
+            if filters.sources:
+                clauses.append(f"c.source IN ({', '.join('?' * len(filters.sources))})")
+                params.extend(filters.sources)
+            if filters.since_day is not None:
+                clauses.append("c.published_day >= ?")
+                params.append(str(filters.since_day))
+            if filters.until_day is not None:
+                clauses.append("c.published_day <= ?")
+                params.append(str(filters.until_day))
+        w_text, w_title, w_source = self.weights
+        sql = (
+            f"SELECT c.id, c.text, c.meta, bm25(chunks_fts, {w_text}, {w_title}, {w_source}) AS rank "
+            f"FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+            f"WHERE {' AND '.join(clauses)} ORDER BY rank LIMIT ?"
+        )
+        rows = self._db().execute(sql, [*params, n]).fetchall()
+        return [LexicalHit(r[0], r[1], json.loads(r[2]), -float(r[3])) for r in rows]
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (autocommit connections)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -1,0 +1,80 @@
+"""The lexical (BM25) side: a SQLite FTS5 mirror of Chroma, kept in line incrementally."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from index.lexical import Filters, LexicalIndex, match_expression
+from newsdesk.wiring import Newsdesk
+from tests.conftest import SEED_ARTICLE
+
+META = {"article_id": "a", "title": "Harbour news", "source": "Daily Wire", "published_day": 20231005}
+
+
+def test_search_ranks_by_bm25_and_returns_metadata(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "lex.sqlite")
+    index.upsert(
+        ["1", "2", "3"],
+        [
+            "The harbour reopened after the storm.",
+            "The bridge closed.",
+            "Storm warnings for the harbour harbour.",
+        ],
+        [
+            META,
+            {**META, "article_id": "b", "title": "Bridge"},
+            {**META, "article_id": "c", "source": "Other"},
+        ],
+    )
+    hits = index.search("When did the harbour reopen?", 10)
+    assert [h.id for h in hits][:1] == ["1"]
+    assert {h.id for h in hits} == {"1", "3"}
+    assert hits[0].metadata["title"] == "Harbour news" and hits[0].bm25 > 0
+
+
+def test_titles_and_outlets_take_part_in_matching(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "lex.sqlite")
+    index.upsert(["1"], ["Workers returned on Monday."], [{**META, "title": "Port strike ends"}])
+    assert [h.id for h in index.search("port strike", 5)] == ["1"]
+    assert [h.id for h in index.search("Daily Wire", 5)] == ["1"]
+
+
+def test_filters_restrict_outlets_and_dates(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "lex.sqlite")
+    index.upsert(
+        ["1", "2"],
+        ["Election results came in.", "Election results were contested."],
+        [META, {**META, "article_id": "b", "source": "Gazette", "published_day": 20231120}],
+    )
+    assert [h.id for h in index.search("election", 5, Filters(sources=("Gazette",)))] == ["2"]
+    assert [h.id for h in index.search("election", 5, Filters(until_day=20231031))] == ["1"]
+    assert index.sources() == ["Daily Wire", "Gazette"] and index.newest_day() == 20231120
+
+
+def test_query_syntax_from_users_is_quoted_not_executed(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "lex.sqlite")
+    index.upsert(["1"], ["A story about NEAR and OR operators."], [META])
+    assert match_expression('x" OR NEAR(a b) -- *') == '"x" OR "near" OR "b"'
+    assert index.search('NEAR" AND (', 5)[0].id == "1"
+    assert index.search("???", 5) == []
+
+
+def test_mirror_follows_chroma_and_repairs_a_missed_write(make_desk: Callable[..., Newsdesk]) -> None:
+    desk = make_desk()
+    desk.indexer.index_paths([SEED_ARTICLE])
+    lexical = desk.store.lexical
+    assert lexical is not None and lexical.ids() == desk.store.all_ids()
+    # A crash between the Chroma write and the lexical write leaves the mirror behind:
+    lexical.delete(list(lexical.ids())[:2])
+    lexical.upsert(["ghost"], ["A chunk Chroma never had."], [META])
+    reopened = make_desk(collection=desk.settings.collection, chroma_url=desk.settings.chroma_url)
+    assert reopened.store.count() == len(desk.store.all_ids())  # opening the store compares and repairs
+    assert reopened.store.lexical is not None and reopened.store.lexical.ids() == desk.store.all_ids()
+
+
+def test_without_hybrid_there_is_no_lexical_file(make_desk: Callable[..., Newsdesk]) -> None:
+    desk = make_desk(hybrid=False)
+    desk.indexer.index_paths([SEED_ARTICLE])
+    assert desk.store.lexical is None
+    assert not (desk.settings.index_dir / "lexical.sqlite").exists()
