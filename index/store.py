@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 _PAGE = 5000
+_WRITE_BATCH = 1000  # chunks per Chroma upsert (its limit is about 5,000)
 
 
 def chunk_id(article_id: str, content_hash: str, number: int) -> str:
@@ -205,20 +206,47 @@ class ChunkStore:
 
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store this version's chunks, then delete every other version's chunks of the article."""
-        content_hash = article.content_hash
-        ids = [chunk_id(article.id, content_hash, c.number) for c in chunks]
-        texts = [c.text for c in chunks]
-        metadatas: list[Any] = [chunk_metadata(article, c, len(chunks)) for c in chunks]
-        if chunks:
-            self.collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+        self.write_articles([(article, chunks, vectors)])
+
+    def write_articles(self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]]) -> None:
+        """Store a batch of articles' chunks in few calls, then delete their other versions' chunks.
+
+        New chunks go in before old ones go out, so a crash in between leaves extra chunks that the
+        next run removes (their article is incomplete or has two versions), never missing ones.
+        """
+        ids: list[str] = []
+        texts: list[str] = []
+        metadatas: list[Any] = []
+        vectors: list[np.ndarray] = []
+        current: dict[str, str] = {}
+        for article, chunks, article_vectors in items:
+            current[article.id] = article.content_hash
+            ids.extend(chunk_id(article.id, article.content_hash, c.number) for c in chunks)
+            texts.extend(c.text for c in chunks)
+            metadatas.extend(chunk_metadata(article, c, len(chunks)) for c in chunks)
+            vectors.append(np.asarray(article_vectors, dtype=np.float32).reshape(len(chunks), -1))
+        for start in range(0, len(ids), _WRITE_BATCH):
+            part = slice(start, start + _WRITE_BATCH)
+            self.collection.upsert(
+                ids=ids[part],
+                embeddings=np.concatenate(vectors)[part],
+                documents=texts[part],
+                metadatas=metadatas[part],
+            )
             if self.lexical is not None:
-                self.lexical.upsert(ids, texts, metadatas)
-        stale: Any = {"$and": [{"article_id": article.id}, {"content_hash": {"$ne": content_hash}}]}
-        stale_ids = self.collection.get(where=stale, include=[])["ids"]
-        if stale_ids:
-            self.collection.delete(ids=stale_ids)
+                self.lexical.upsert(ids[part], texts[part], metadatas[part])
+        stale: list[str] = []
+        article_ids = list(current)
+        for start in range(0, len(article_ids), 500):
+            where: Any = {"article_id": {"$in": article_ids[start : start + 500]}}
+            got = self.collection.get(where=where, include=["metadatas"])
+            for chunk, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                if meta.get("content_hash") != current.get(str(meta.get("article_id"))):
+                    stale.append(chunk)
+        if stale:
+            self.collection.delete(ids=stale)
             if self.lexical is not None:
-                self.lexical.delete(stale_ids)
+                self.lexical.delete(stale)
 
     def delete_articles(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)

@@ -114,7 +114,7 @@ def forbid_writes(monkeypatch: pytest.MonkeyPatch) -> Callable[[Newsdesk], None]
             pytest.fail("wrote or computed something on a rerun")
 
         monkeypatch.setattr(desk.embedder, "encode", fail)
-        monkeypatch.setattr(desk.store, "write_article", fail)
+        monkeypatch.setattr(desk.store, "write_articles", fail)
         monkeypatch.setattr(desk.store, "delete_articles", fail)
         monkeypatch.setattr(desk.store, "set_also_in", fail)
         monkeypatch.setattr(dedup_module, "signature", fail)
@@ -332,7 +332,7 @@ def crash_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int | No
 
         return wrapper
 
-    for name in ("write_article", "delete_articles", "set_also_in"):
+    for name in ("write_articles", "delete_articles", "set_also_in"):
         monkeypatch.setattr(ChunkStore, name, guard(name, getattr(ChunkStore, name)))
     monkeypatch.setattr(DedupIndex, "commit", guard("commit", DedupIndex.commit))
 
@@ -360,7 +360,7 @@ def test_a_crash_before_any_write_then_a_rerun_gives_the_clean_index(
     writes = crash_points(None)
     clean_report = batched(clean_db).indexer.index_articles(SECOND_RUN)
     steps = list(writes)
-    assert {"write_article", "set_also_in", "commit"} <= set(steps)
+    assert {"write_articles", "set_also_in", "commit"} <= set(steps)
     clean = index_snapshot(clean_db)
     assert len(clean_report.duplicates) == 4
 

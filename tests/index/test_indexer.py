@@ -55,7 +55,7 @@ def test_second_run_embeds_nothing_and_writes_nothing(
         raise AssertionError(f"embedded {len(texts)} texts on an unchanged article")
 
     monkeypatch.setattr(desk.embedder, "encode", no_embedding)
-    monkeypatch.setattr(desk.store, "write_article", lambda *a: pytest.fail("wrote an unchanged article"))
+    monkeypatch.setattr(desk.store, "write_articles", lambda *a: pytest.fail("wrote an unchanged article"))
     report = desk.indexer.index_paths([SEED_ARTICLE])
     assert report.unchanged == [report.unchanged[0]] and not report.added and not report.updated
     assert all_chunks(desk.store) == before
