@@ -185,7 +185,7 @@ PROFILE_GROUPS: dict[str, dict[str, list[str]]] = {
         "load (index.load)": ["load_paths"],
         "chunk (index.chunk)": ["chunk_article"],
         "embed (index.embed encode)": ["encode"],
-        "store (write_article: upsert + delete stale)": ["write_article"],
+        "store (write_article(s): upsert + delete stale)": ["write_article", "write_articles"],
         "store (stored_versions lookup)": ["stored_versions"],
     },
 }

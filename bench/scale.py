@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             stage_seconds, stage_chunks = 0.0, 0
+            if args.json is not None:  # after every milestone, so a run cut short keeps what it measured
+                payload = {"settings": overrides | {"db": str(folder)}, "results": results}
+                args.json.write_text(json.dumps(payload, indent=1))
             if args.time_limit is not None and indexing_seconds >= args.time_limit:
                 print(f"time limit of {args.time_limit:.0f} s reached at {chunks} chunks", flush=True)
                 break
