@@ -72,6 +72,9 @@ class ChunkStore:
     Args:
         path: folder of the embedded (persistent) Chroma.
         collection: collection name. Default: newsdesk-chunks.
+        url: a Chroma server (http://host:port) instead of the embedded store. Default: none.
+        lexical_path: the BM25 mirror's SQLite file; none for dense only. Default: none.
+        lexical_max_term_share: see ``LexicalIndex``. Default: 0.1.
     """
 
     def __init__(
@@ -80,11 +83,16 @@ class ChunkStore:
         collection: str = "newsdesk-chunks",
         url: str | None = None,
         lexical_path: Path | None = None,
+        lexical_max_term_share: float = 0.1,
     ) -> None:
         self.path = path
         self.collection_name = collection
         self.url = url
-        self.lexical: LexicalIndex | None = LexicalIndex(lexical_path) if lexical_path is not None else None
+        self.lexical: LexicalIndex | None = (
+            LexicalIndex(lexical_path, max_term_share=lexical_max_term_share)
+            if lexical_path is not None
+            else None
+        )
         self._collection: Collection | None = None
         self._open_lock = threading.Lock()
 

@@ -200,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
     from index.store import IndexUnavailable
+    from rag.rerank import RerankerNotFound
 
     try:
         return int(args.run(args))
@@ -215,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"newsdesk: {error}", file=sys.stderr)
         return 2
-    except IndexUnavailable as error:
+    except (IndexUnavailable, RerankerNotFound) as error:
         print(f"newsdesk: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         description="Use a Chroma server (http://host:port) instead of the embedded store. Default: none",
     )
     hybrid: bool = Field(True, description="Fuse BM25 (SQLite FTS5) with dense retrieval. Default: true")
+    bm25_max_term_share: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Question words in more than this share of chunks are left out of BM25 (1 keeps all). "
+        "Default: 0.1",
+    )
     candidates: int = Field(40, ge=1, description="Candidates per retriever before fusion. Default: 40")
     lexical_weight: float = Field(
         0.5, ge=0, description="BM25 weight beside the cosine in fusion. Default: 0.5"
@@ -64,6 +71,12 @@ class Settings(BaseSettings):
     max_chunks_per_article: int = Field(
         2, ge=1, description="Chunks of one article among the results. Default: 2"
     )
+    reranker: Path | None = Field(
+        None,
+        description="Local cross-encoder folder (sentence-transformers) that reorders the best fused "
+        "candidates. Default: none",
+    )
+    rerank_depth: int = Field(20, ge=1, description="Fused candidates the reranker rescores. Default: 20")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question. Default: 5")
     min_score: float = Field(
         0.40,

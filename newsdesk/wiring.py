@@ -10,6 +10,7 @@ from index.store import ChunkStore
 from newsdesk.config import Settings
 from rag.answer import ExtractiveAnswerer
 from rag.pipeline import NewsdeskQA
+from rag.rerank import CrossEncoderReranker
 from rag.retrieve import NewsRetriever
 
 
@@ -43,7 +44,13 @@ class Newsdesk:
     @cached_property
     def store(self) -> ChunkStore:
         s = self.settings
-        return ChunkStore(s.index_dir, s.collection, url=s.chroma_url, lexical_path=s.lexical_path)
+        return ChunkStore(
+            s.index_dir,
+            s.collection,
+            url=s.chroma_url,
+            lexical_path=s.lexical_path,
+            lexical_max_term_share=s.bm25_max_term_share,
+        )
 
     @cached_property
     def indexer(self) -> Indexer:
@@ -60,6 +67,12 @@ class Newsdesk:
         )
 
     @cached_property
+    def reranker(self) -> CrossEncoderReranker | None:
+        """The user's local cross-encoder, if ``reranker`` names one (checked now, loaded on first use)."""
+        s = self.settings
+        return CrossEncoderReranker(s.reranker, threads=s.torch_threads) if s.reranker else None
+
+    @cached_property
     def qa(self) -> NewsdeskQA:
         s = self.settings
         retriever = NewsRetriever(
@@ -70,6 +83,8 @@ class Newsdesk:
             lexical_weight=s.lexical_weight,
             hint_bonus=s.hint_bonus,
             max_per_article=s.max_chunks_per_article,
+            reranker=self.reranker,
+            rerank_depth=s.rerank_depth,
         )
         answerer = ExtractiveAnswerer(
             self.embedder, min_score=s.min_score, max_sentences=s.max_answer_sentences

@@ -29,6 +29,7 @@ from index.embed import Embedder
 from index.lexical import Filters
 from index.store import ChunkStore
 from rag.news import NewsHints, hints_for, parse_day, parse_until
+from rag.rerank import CrossEncoderReranker
 
 
 @dataclass
@@ -40,6 +41,7 @@ class _Candidate:
     bm25: float = 0.0
     hinted: set[str] = field(default_factory=set)
     fused: float = 0.0
+    rerank: float | None = None
 
 
 def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
@@ -83,6 +85,9 @@ class NewsRetriever(BaseRetriever):
         lexical_weight: weight of the normalised BM25 score beside the cosine. Default: 0.5.
         hint_bonus: added for each outlet/date hint of the question that a passage matches. Default: 0.2.
         max_per_article: most passages of one article among the results. Default: 2.
+        reranker: a local cross-encoder that reorders the best ``rerank_depth`` fused candidates.
+            Default: none.
+        rerank_depth: fused candidates the reranker rescores. Default: 20.
 
     ``invoke(question, k=..., source=[...], since="YYYY-MM-DD", until="YYYY-MM-DD")`` overrides per call.
     """
@@ -96,6 +101,8 @@ class NewsRetriever(BaseRetriever):
     lexical_weight: float = 0.5
     hint_bonus: float = 0.2
     max_per_article: int = 2
+    reranker: CrossEncoderReranker | None = None
+    rerank_depth: int = 20
     news_refresh_seconds: float = 30.0
     _news: tuple[float, list[str], int | None] | None = PrivateAttr(default=None)
 
@@ -141,12 +148,19 @@ class NewsRetriever(BaseRetriever):
                 (c.cosine or 0.0) + self.lexical_weight * c.bm25 / best_bm25 + self.hint_bonus * len(c.hinted)
             )
         ranked = sorted(pool.values(), key=lambda c: c.fused, reverse=True)
+        if self.reranker is not None:
+            ranked = rerank(ranked, query, self.reranker, self.rerank_depth)
         chosen = diversify(ranked, k, self.max_per_article)
         return [
             Document(
                 page_content=c.text,
                 id=c.id,
-                metadata={**c.metadata, "score": float(c.cosine or 0.0), "fused": round(c.fused, 6)},
+                metadata={
+                    **c.metadata,
+                    "score": float(c.cosine or 0.0),
+                    "fused": round(c.fused, 6),
+                    **({"rerank": round(c.rerank, 6)} if c.rerank is not None else {}),
+                },
             )
             for c in chosen
         ]
@@ -186,6 +200,16 @@ def matched_hints(metadata: dict[str, Any], hints: NewsHints) -> set[str]:
         if day and (hints.since_day or 0) <= day <= (hints.until_day or 99999999):
             matched.add("date")
     return matched
+
+
+def rerank(
+    ranked: list[_Candidate], query: str, reranker: CrossEncoderReranker, depth: int
+) -> list[_Candidate]:
+    """The best ``depth`` candidates reordered by the cross-encoder, the rest after them unchanged."""
+    head, tail = ranked[:depth], ranked[depth:]
+    for candidate, score in zip(head, reranker.score(query, [c.text for c in head]), strict=True):
+        candidate.rerank = score
+    return sorted(head, key=lambda c: c.rerank or 0.0, reverse=True) + tail
 
 
 def diversify(ranked: list[_Candidate], k: int, max_per_article: int) -> list[_Candidate]:

@@ -60,6 +60,25 @@ def test_query_syntax_from_users_is_quoted_not_executed(tmp_path: Path) -> None:
     assert index.search("???", 5) == []
 
 
+def test_on_a_large_index_words_in_most_chunks_are_left_out_of_the_query(tmp_path: Path) -> None:
+    texts = [f"Council meeting number {i} discussed the budget." for i in range(30)]
+    texts.append("The council approved the zyxolite mine.")
+    ids = [str(i) for i in range(len(texts))]
+    large = LexicalIndex(tmp_path / "lex.sqlite", max_term_share=0.1, prune_from=20)
+    large.upsert(ids, texts, [META] * len(texts))
+    question = "Did the council approve the zyxolite mine budget?"
+    # "council" and "budget" are in nearly every chunk: only the rare words are looked up ...
+    assert large.expression(question) == '"approve" OR "zyxolite" OR "mine"'
+    assert [h.id for h in large.search(question, 3)] == ["30"]
+    # ... and when every word is common, the rarest one still is.
+    assert large.expression("council budget") == '"budget"'  # in 30 chunks, council in 31
+    # Under ``prune_from`` chunks (and with a share of 1) every word counts.
+    small = LexicalIndex(tmp_path / "lex.sqlite", max_term_share=0.1, prune_from=1000)
+    assert small.expression(question) == match_expression(question)
+    every = LexicalIndex(tmp_path / "lex.sqlite", max_term_share=1.0, prune_from=20)
+    assert every.expression(question) == match_expression(question)
+
+
 def test_mirror_follows_chroma_and_repairs_a_missed_write(make_desk: Callable[..., Newsdesk]) -> None:
     desk = make_desk()
     desk.indexer.index_paths([SEED_ARTICLE])
