@@ -4,7 +4,8 @@ Unchanged articles (same id, same content hash, all chunks present) cost one met
 no embedding. Articles are written one at a time after their batch is embedded, so an interrupted
 run loses at most a batch of work and the next run completes it.
 
-One run at a time writes to an index: the run holds a lock file in the index folder (see
+One run at a time writes to an index: the run holds a lock file in the index folder, and with a
+Chroma server also the server's writer lease, so jobs on other machines wait too (see
 ``index/lock.py``). Near-duplicates (the same story from several outlets) are stored once: the kept
 article's chunks name the others in their ``also_in`` metadata (see ``index/dedup.py``).
 
@@ -18,7 +19,8 @@ that is decided again, identically, by the next run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from index.chunk import Chunk, chunk_article, embedding_text
 from index.dedup import DedupIndex, dedup_file_name, record_for
 from index.embed import Embedder
 from index.load import Article, Problem, load_paths
-from index.lock import index_lock
+from index.lock import index_lock, server_lease
 from index.store import ChunkStore
 
 
@@ -118,7 +120,7 @@ class Indexer:
         self, paths: Sequence[Path], prune: bool = False, progress: Callable[[int, int], None] | None = None
     ) -> IndexReport:
         """Index every article under ``paths``; with ``prune``, drop indexed articles no longer there."""
-        with index_lock(self.folder, self.lock_timeout, self.on_lock_wait):
+        with self._writing():
             loaded = load_paths(paths)
             # An index kept inside the articles' folder is not an article: skip its files.
             folder = self.folder.resolve()
@@ -131,8 +133,20 @@ class Indexer:
         self, articles: Sequence[Article], progress: Callable[[int, int], None] | None = None
     ) -> IndexReport:
         """Index ``articles`` (nothing is removed)."""
-        with index_lock(self.folder, self.lock_timeout, self.on_lock_wait):
+        with self._writing():
             return self._index(articles, progress, prune=False)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This machine's lock file, and with a Chroma server the server's writer lease as well."""
+        with index_lock(self.folder, self.lock_timeout, self.on_lock_wait):
+            if not self.store.url:
+                yield
+                return
+            with server_lease(
+                self.store.lease_collection(), self.store.where, self.lock_timeout, self.on_lock_wait
+            ):
+                yield
 
     def _index(
         self, articles: Sequence[Article], progress: Callable[[int, int], None] | None, prune: bool

@@ -144,6 +144,12 @@ class ChunkStore:
             return (0, 0)
         return self.lexical.sync(self)
 
+    def lease_collection(self) -> Any:
+        """The server's small side collection that holds the writer lease (see ``index.lock``)."""
+        return self._client().get_or_create_collection(
+            f"{self.collection_name}-writer", metadata={"newsdesk": "writer lease"}, embedding_function=None
+        )
+
     def _client(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
