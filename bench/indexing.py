@@ -8,8 +8,10 @@
 
 Runs alternate (plain, newsdesk, newsdesk-onnx, then the reverse order, ...) to spread the noise of
 a shared machine over all of them. Every model is loaded before the clock starts; each timed run reads
-the files, chunks, embeds and writes a fresh index. Torch uses 1 thread everywhere
-(``torch.set_num_threads``), onnxruntime 1 intra-op thread: the same CPU budget for each.
+the files, chunks, embeds and writes a fresh index. Each pipeline runs at its own defaults: plain with
+torch's default thread count (one per core), Newsdesk with ``NEWSDESK_TORCH_THREADS`` (1) threads per
+batch and ``NEWSDESK_EMBEDDING_WORKERS`` (one per core) batches at once. ``--plain-threads 1
+--workers 1`` gives every pipeline one core instead, to compare work per CPU.
 Memory: the process's resident set (VmRSS in /proc/self/status) sampled every 10 ms during each
 run; the peak, and its rise over the run's start.
 
@@ -122,7 +124,8 @@ class Plain:
 
     name = "plain"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
         from langchain_huggingface import HuggingFaceEmbeddings
 
         from index.embed import default_model_path
@@ -133,9 +136,11 @@ class Plain:
         self.embeddings.embed_documents(["warm up"])
 
     def run(self, paths: list[Path], folder: Path) -> tuple[int, int]:
+        import torch
         from langchain_chroma import Chroma
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+        torch.set_num_threads(self.threads)
         docs = read_documents(paths)
         splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
         store = Chroma.from_documents(splits, self.embeddings, persist_directory=str(folder))
@@ -146,19 +151,24 @@ class Plain:
 class Newsdesk:
     """Newsdesk's indexer at default settings (or another backend); its embedder is warmed up front."""
 
-    def __init__(self, backend: str | None = None) -> None:
+    def __init__(self, backend: str | None = None, workers: int | None = None) -> None:
         from newsdesk.config import Settings
         from newsdesk.wiring import Newsdesk as Desk
 
         overrides: dict[str, Any] = {} if backend is None else {"embedding_backend": backend}
+        if workers is not None:
+            overrides["embedding_workers"] = workers
         self.settings = Settings(**overrides)
         self.name = "newsdesk" if backend is None else f"newsdesk-{backend}"
         self.embedder = Desk(self.settings).embedder
         self.embedder.warm_up()
 
     def run(self, paths: list[Path], folder: Path) -> tuple[int, int]:
+        import torch
+
         from newsdesk.wiring import Newsdesk as Desk
 
+        torch.set_num_threads(self.settings.torch_threads)
         desk = Desk(self.settings.model_copy(update={"db": folder}), embedder=self.embedder)
         report = desk.indexer.index_paths(paths)
         return len(report.added), report.chunks_written
@@ -227,16 +237,24 @@ def main(argv: list[str] | None = None) -> int:
         help="other Newsdesk embedding backends to time beside the default one, comma-separated "
         "(default: onnx; '' for none)",
     )
+    parser.add_argument(
+        "--plain-threads", type=int, help="torch threads of the plain pipeline (default: torch's, 1 per core)"
+    )
+    parser.add_argument("--workers", type=int, help="NEWSDESK_EMBEDDING_WORKERS (default: 1 per core)")
     args = parser.parse_args(argv)
 
     import torch
 
-    torch.set_num_threads(1)
+    plain_threads = args.plain_threads or torch.get_num_threads()
     scratch = Path(tempfile.mkdtemp(prefix="newsdesk-bench-indexing-"))
     try:
         extra = [b for b in args.also.split(",") if b]
-        default_desk = Newsdesk()
-        pipelines: list[Plain | Newsdesk] = [Plain(), default_desk, *(Newsdesk(b) for b in extra)]
+        default_desk = Newsdesk(workers=args.workers)
+        pipelines: list[Plain | Newsdesk] = [
+            Plain(plain_threads),
+            default_desk,
+            *(Newsdesk(b, args.workers) for b in extra),
+        ]
         backends = ", ".join(
             f"{p.name}: {getattr(p.embedder, 'backend', 'torch')}"
             for p in pipelines
@@ -244,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"articles: {', '.join(str(p) for p in args.paths)}\n"
-            f"threads: torch {torch.get_num_threads()} (plain and torch backend), onnxruntime "
-            f"{default_desk.settings.torch_threads}; embedding backends: {backends}; "
+            f"threads: plain torch {plain_threads}; newsdesk {default_desk.settings.torch_threads} "
+            f"per batch, {default_desk.embedder.workers} batches at once; embedding backends: {backends}; "
             f"cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} at start"
         )
         runs: list[Run] = []

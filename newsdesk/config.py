@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         1, ge=1, description="CPU threads for embedding; 1 is fastest on a busy 2-core box. Default: 1"
     )
 
+    embedding_workers: int | None = Field(
+        None,
+        ge=1,
+        description="Batches embedded at once while indexing, each on its own thread. "
+        "Default: the number of CPU cores",
+    )
+
     index_batch_articles: int = Field(
         64, ge=1, description="Articles embedded and written together. Default: 64"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from index.embed import Embedder, OnnxEmbedder
+from index.embed import Embedder, OnnxEmbedder, available_cores
 from index.indexer import Indexer
 from index.store import ChunkStore
 from newsdesk.config import Settings
@@ -30,16 +30,21 @@ class Newsdesk:
         asking for both explicitly is an error rather than a silent swap of models.
         """
         s = self.settings
+        batch, threads, workers = (
+            s.embedding_batch_size,
+            s.torch_threads,
+            s.embedding_workers or available_cores(),
+        )
         if s.embedding_backend == "onnx" and s.embedding_model is not None:
             if "embedding_backend" in s.model_fields_set:
                 raise ValueError(
                     "NEWSDESK_EMBEDDING_BACKEND=onnx runs the packaged all-MiniLM-L6-v2 only; "
                     "set NEWSDESK_EMBEDDING_BACKEND=torch to use NEWSDESK_EMBEDDING_MODEL"
                 )
-            return Embedder(s.embedding_model, batch_size=s.embedding_batch_size, threads=s.torch_threads)
+            return Embedder(s.embedding_model, batch_size=batch, threads=threads, workers=workers)
         if s.embedding_backend == "onnx":
-            return OnnxEmbedder(batch_size=s.embedding_batch_size, threads=s.torch_threads)
-        return Embedder(s.embedding_model, batch_size=s.embedding_batch_size, threads=s.torch_threads)
+            return OnnxEmbedder(batch_size=batch, threads=threads, workers=workers)
+        return Embedder(s.embedding_model, batch_size=batch, threads=threads, workers=workers)
 
     @cached_property
     def store(self) -> ChunkStore:

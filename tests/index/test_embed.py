@@ -4,8 +4,10 @@ and in int8 (ONNX), which must agree with each other and keep the caller's order
 from __future__ import annotations
 
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from index.embed import (
     Embedder,
     OnnxEmbedder,
+    available_cores,
     default_model_path,
     default_onnx_path,
     encode_by_length,
@@ -109,6 +112,36 @@ def test_torch_keeps_input_order_with_small_batches(
     monkeypatch.setattr(embedder, "batch_size", 2)
     batched = embedder.encode(SENTENCES)
     assert np.allclose(batched, single, atol=1e-4)
+
+
+def test_batches_run_at_once_on_several_workers_give_the_same_vectors(
+    embedder: Embedder, onnx_embedder: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [f"{sentence} Number {i} of the run." * (1 + i % 4) for i, sentence in enumerate(SENTENCES * 6)]
+    embedder.warm_up()
+    # The call that runs one batch in each backend, watched to see which threads run batches.
+    runners = [(embedder._model, "encode"), (onnx_embedder, "_run")]
+    for model, (owner, name) in zip((embedder, onnx_embedder), runners, strict=True):
+        monkeypatch.setattr(model, "batch_size", 3)
+        monkeypatch.setattr(model, "workers", 1)
+        one = model.encode(texts)
+        threads: set[str] = set()
+        run = getattr(owner, name)
+
+        def watched(*args: object, run: Any = run, threads: set[str] = threads, **kwargs: object) -> Any:
+            threads.add(threading.current_thread().name)
+            return run(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, watched)
+        monkeypatch.setattr(model, "workers", 2)
+        two = model.encode(texts)
+        assert np.allclose(one, two, atol=1e-5)
+        assert len(threads) == 2 and all(t.startswith("newsdesk-embed") for t in threads)
+
+
+def test_settings_give_the_embedder_one_worker_per_core_unless_told(tmp_path: Path) -> None:
+    assert Newsdesk(Settings(db=tmp_path)).embedder.workers == available_cores()
+    assert Newsdesk(Settings(db=tmp_path, embedding_workers=3)).embedder.workers == 3
 
 
 # --- the int8 ONNX backend -------------------------------------------------------------------------
