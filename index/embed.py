@@ -154,6 +154,13 @@ class Embedder(Embeddings):
         """Load the model now (idempotent, thread-safe)."""
         self._load()
 
+    @property
+    def space(self) -> str:
+        """The name of the vector space: indexes are only queried with vectors of the same one."""
+        if self.model_path is None:
+            return "all-MiniLM-L6-v2"
+        return f"local:{Path(self.model_path).absolute().name}"
+
     def _load(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 SCHEMA_VERSION = 1
+DEFAULT_SPACE = "all-MiniLM-L6-v2"
+"""The embedding space of the packaged model (torch fp32 and ONNX int8 alike), and of indexes made
+before the space was recorded."""
 _PAGE = 5000
 _WRITE_BATCH = 1000  # chunks per Chroma upsert (its limit is about 5,000)
 
@@ -75,6 +78,8 @@ class ChunkStore:
         url: a Chroma server (http://host:port) instead of the embedded store. Default: none.
         lexical_path: the BM25 mirror's SQLite file; none for dense only. Default: none.
         lexical_max_term_share: see ``LexicalIndex``. Default: 0.1.
+        space: the embedding model's name (``Embedder.space``), recorded when the collection is made
+            and checked when it is opened, so vectors of two models never mix. Default: not checked.
     """
 
     def __init__(
@@ -84,8 +89,10 @@ class ChunkStore:
         url: str | None = None,
         lexical_path: Path | None = None,
         lexical_max_term_share: float = 0.1,
+        space: str | None = None,
     ) -> None:
         self.path = path
+        self.space = space
         self.collection_name = collection
         self.url = url
         self.lexical: LexicalIndex | None = (
@@ -173,10 +180,11 @@ class ChunkStore:
     def _open(self) -> Collection:
         try:
             client = self._client()
+            metadata: dict[str, Any] = {"hnsw:space": "cosine", "newsdesk_schema": SCHEMA_VERSION}
+            if self.space:
+                metadata["newsdesk_space"] = self.space
             collection = client.get_or_create_collection(
-                self.collection_name,
-                metadata={"hnsw:space": "cosine", "newsdesk_schema": SCHEMA_VERSION},
-                embedding_function=None,
+                self.collection_name, metadata=metadata, embedding_function=None
             )
             collection.count()  # touches the vector segment: a corrupted one fails here, not later
         except IndexUnavailable:
@@ -198,6 +206,13 @@ class ChunkStore:
                 f"the collection {self.collection_name!r} at {self.where} was not made by this Newsdesk "
                 f"(schema {schema!r}, expected {SCHEMA_VERSION}). Use another --db or "
                 f"NEWSDESK_COLLECTION, or move it away and re-index"
+            )
+        built_with = (collection.metadata or {}).get("newsdesk_space", DEFAULT_SPACE)
+        if self.space and built_with != self.space:
+            raise IndexUnavailable(
+                f"the index at {self.where} holds vectors of the embedding model {built_with!r}, and this "
+                f"run embeds with {self.space!r}: their vectors cannot be compared. Set "
+                f"NEWSDESK_EMBEDDING_MODEL back, or index into another --db (or NEWSDESK_COLLECTION)"
             )
         return collection
 

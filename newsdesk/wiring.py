@@ -55,6 +55,7 @@ class Newsdesk:
             url=s.chroma_url,
             lexical_path=s.lexical_path,
             lexical_max_term_share=s.bm25_max_term_share,
+            space=self.embedder.space,
         )
 
     @cached_property

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.chunk import chunk_article
+from index.embed import Embedder, OnnxEmbedder, default_model_path
 from index.load import load_paths
 from index.store import ChunkStore, IndexUnavailable, chunk_id
 from newsdesk.wiring import Newsdesk
@@ -156,3 +157,22 @@ def test_an_index_path_that_is_a_file_gives_a_clear_error(tmp_path: Path) -> Non
     bogus.write_text("x")
     with pytest.raises(IndexUnavailable, match="is a file, not a folder"):
         ChunkStore(bogus).count()
+
+
+def test_an_index_remembers_its_embedding_model_and_refuses_another(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    desk.indexer.index_paths([SEED_ARTICLE])
+    assert desk.store.collection.metadata["newsdesk_space"] == "all-MiniLM-L6-v2"
+    # The int8 ONNX backend embeds into the same space: the same index serves it.
+    onnx = make_desk(collection=desk.settings.collection, embedding_backend="onnx")
+    onnx.embedder = OnnxEmbedder()
+    assert onnx.store.count() == desk.store.count()
+    # Another model folder (here the same weights under another name) is refused with the fix.
+    other_model = tmp_path / "my-news-model"
+    other_model.symlink_to(default_model_path(), target_is_directory=True)
+    other = make_desk(collection=desk.settings.collection, embedding_model=other_model)
+    other.embedder = Embedder(other_model)
+    with pytest.raises(IndexUnavailable, match=r"'all-MiniLM-L6-v2'.*'local:my-news-model'.*--db"):
+        other.store.count()
