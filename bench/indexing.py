@@ -4,7 +4,7 @@
     ``langchain_chroma.Chroma.from_documents`` with ``HuggingFaceEmbeddings`` over the packaged
     all-MiniLM-L6-v2 folder (sentence-transformers, fp32, its default batch of 32), into a temp folder;
 (b) newsdesk: ``Newsdesk(Settings(db=<temp folder>)).indexer.index_paths(paths)`` at default settings;
-(c) newsdesk-onnx: the same with ``embedding_backend="onnx"`` (``--also ''`` leaves it out).
+(c) newsdesk-torch: the same with ``embedding_backend="torch"`` (fp32; ``--also ''`` leaves it out).
 
 Runs alternate (plain, newsdesk, newsdesk-onnx, then the reverse order, ...) to spread the noise of
 a shared machine over all of them. Every model is loaded before the clock starts; each timed run reads
@@ -233,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="then profile one run of each")
     parser.add_argument(
         "--also",
-        default="onnx",
+        default="torch",
         help="other Newsdesk embedding backends to time beside the default one, comma-separated "
-        "(default: onnx; '' for none)",
+        "(default: torch; '' for none)",
     )
     parser.add_argument(
         "--plain-threads", type=int, help="torch threads of the plain pipeline (default: torch's, 1 per core)"

