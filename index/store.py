@@ -118,6 +118,10 @@ class ChunkStore:
                     self.refresh_lexical(full=False)
         return self._collection
 
+    def open(self) -> None:
+        """Open the collection now (an unusable index fails here, with its message)."""
+        _ = self.collection
+
     def data_version(self) -> float | None:
         """When the embedded store's files last changed (None with a server), to notice other writers."""
         if self.url:

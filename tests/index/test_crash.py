@@ -76,6 +76,10 @@ def environment(home: Path) -> dict[str, str]:
         **os.environ,
         "NEWSDESK_HOME": str(home),
         "NEWSDESK_INDEX_BATCH_ARTICLES": str(BATCH),
+        # The slowest embedder (fp32, one batch at a time): the default one indexes these 94 articles
+        # in about two seconds, before the later kills could land. Crash safety is the write path's.
+        "NEWSDESK_EMBEDDING_BACKEND": "torch",
+        "NEWSDESK_EMBEDDING_WORKERS": "1",
         "PYTHONUNBUFFERED": "1",
     }
 
