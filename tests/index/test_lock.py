@@ -123,14 +123,24 @@ def newsdesk(*args: str, **kwargs: object) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
-        env={**os.environ, "NEWSDESK_INDEX_BATCH_ARTICLES": "4", "PYTHONUNBUFFERED": "1"},
+        env={
+            **os.environ,
+            "NEWSDESK_INDEX_BATCH_ARTICLES": "4",
+            # The slowest embedder (fp32, one batch at a time), so that the first run is still
+            # writing when the third one starts: the default one indexes these articles in seconds.
+            "NEWSDESK_EMBEDDING_BACKEND": "torch",
+            "NEWSDESK_EMBEDDING_WORKERS": "1",
+            "PYTHONUNBUFFERED": "1",
+        },
     )
 
 
 @pytest.mark.skipif(not SQUAD_ARTICLES.is_file(), reason="needs ../shared/eval/squad2-dev")
 def test_two_index_runs_at_once_the_second_stops_or_waits_and_nothing_is_corrupted(tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
-    feed.write_text("\n".join(SQUAD_ARTICLES.read_text(encoding="utf-8").splitlines()[:80]), encoding="utf-8")
+    feed.write_text(
+        "\n".join(SQUAD_ARTICLES.read_text(encoding="utf-8").splitlines()[:160]), encoding="utf-8"
+    )
     db = tmp_path / "index"
     first = newsdesk("index", str(feed), "--db", str(db))
     wait_for_progress(first)  # it holds the lock and is writing
