@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -249,3 +250,10 @@ def server_lease(
         yield lease
     finally:
         lease.release()
+        if lease.lost:  # writes are idempotent, so nothing is corrupted; but another job may have overlapped
+            warnings.warn(
+                f"the writer lease on {where} lapsed during this run (no heartbeat for {ttl:g} s) and "
+                f"another job took it; run `newsdesk index` again to make sure the index is complete",
+                RuntimeWarning,
+                stacklevel=2,
+            )

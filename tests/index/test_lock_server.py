@@ -153,3 +153,20 @@ def test_of_two_jobs_asking_at_once_exactly_one_gets_the_lease(
         second.release()
     assert second.try_acquire() is None  # free again once the first let go
     second.release()
+
+
+def test_a_writer_whose_lease_was_taken_over_says_so_when_it_ends(
+    tmp_path: Path, chroma_url: str, collection: str
+) -> None:
+    store = ChunkStore(tmp_path / "x", collection, url=chroma_url)
+    with (
+        pytest.warns(RuntimeWarning, match="lapsed during this run"),
+        server_lease(store.lease_collection(), store.where, ttl=0.8) as mine,
+    ):
+        # Another job removes the lease as if it had lapsed, and takes it.
+        store.lease_collection().delete(ids=[LEASE_ID], where={"token": mine.token})
+        other = ServerLease(store.lease_collection(), store.where, ttl=60)
+        assert other.try_acquire() is None
+        time.sleep(0.6)  # the next heartbeat finds another token
+        assert mine.lost
+    other.release()
