@@ -314,7 +314,15 @@ class ChunkStore:
         """Stored vectors of the given chunks (to score lexical-only hits by similarity too)."""
         if not ids:
             return {}
-        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        try:
+            got = self.collection.get(ids=list(ids), include=["embeddings"])
+        except Exception:  # chromadb: "Error finding id": this process's view of an embedded index is
+            # older than the BM25 mirror, which another process's indexing run has just updated
+            self.reopen()
+            try:
+                got = self.collection.get(ids=list(ids), include=["embeddings"])
+            except Exception:
+                return {}  # not visible yet: those hits are scored by BM25 alone this once
         vectors = got["embeddings"]
         if vectors is None:
             return {}
