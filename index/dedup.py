@@ -22,7 +22,7 @@ import json
 import re
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -322,14 +322,23 @@ class DedupIndex:
             return None
         return json.dumps([d.outlet() for d in duplicates], ensure_ascii=False)
 
-    def commit(self) -> None:
-        """Write every staged change in one transaction."""
-        if not self._staged:
+    def staged_ids(self) -> set[str]:
+        """Articles whose records are staged and not yet committed."""
+        return set(self._staged)
+
+    def commit(self, only: Collection[str] | None = None) -> None:
+        """Write the staged changes (with ``only``, those of these articles) in one transaction.
+
+        The indexer plans a batch before the one before it is written, so it commits batch by batch.
+        """
+        chosen = list(self._staged) if only is None else [i for i in self._staged if i in only]
+        if not chosen:
             return
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for article_id, record in self._staged.items():
+            for article_id in chosen:
+                record = self._staged[article_id]
                 if record is None:
                     db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
                     continue
@@ -352,7 +361,8 @@ class DedupIndex:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        self._staged.clear()
+        for article_id in chosen:
+            del self._staged[article_id]
 
     def close(self) -> None:
         self._db.close()

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from index.chunk import Chunk, chunk_article, embedding_text
 from index.dedup import DedupIndex, dedup_file_name, record_for
@@ -79,6 +82,16 @@ class _Plan:
     delete: list[str] = field(default_factory=list)
     kept: set[str] = field(default_factory=set)  # also_in set when they have duplicates
     sync: set[str] = field(default_factory=set)  # also_in set (or cleared) in any case
+
+
+@dataclass
+class _Batch:
+    """A planned batch on its way to the store: its vectors (being computed), also_in values, records."""
+
+    plan: _Plan
+    vectors: Future[np.ndarray] | None = None
+    also_in: list[tuple[str, str | None]] = field(default_factory=list)
+    records: set[str] = field(default_factory=set)  # dedup records staged by this batch
 
 
 @dataclass
@@ -171,10 +184,7 @@ class Indexer:
                     dedup.exclude(gone)  # their duplicates must find another home (or be kept)
             if progress is not None:
                 progress(0, len(ordered))
-            for start in range(0, len(ordered), self.batch_articles):
-                self._index_batch(ordered[start : start + self.batch_articles], report, dedup)
-                if progress is not None:
-                    progress(min(start + self.batch_articles, len(ordered)), len(ordered))
+            self._index_batches(ordered, report, dedup, progress)
             if prune:
                 self._prune(gone, report, dedup)
         finally:
@@ -182,7 +192,43 @@ class Indexer:
                 dedup.close()
         return report
 
-    def _index_batch(self, batch: Sequence[Article], report: IndexReport, dedup: DedupIndex | None) -> None:
+    def _index_batches(
+        self,
+        ordered: Sequence[Article],
+        report: IndexReport,
+        dedup: DedupIndex | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Plan and embed each batch one step ahead of writing the one before it.
+
+        The next batch is planned (chunked, deduplicated) on this thread and embedded on a helper thread
+        while this thread writes the previous batch to the store, so the store's work no longer leaves
+        the cores idle. Every write, and every dedup commit, still happens here, in batch order, each
+        batch committing only its own dedup records (see ``_write``).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        total = len(ordered)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-embed-ahead") as ahead:
+            previous: _Batch | None = None
+            for start in range(0, total, self.batch_articles):
+                plan = self._plan(ordered[start : start + self.batch_articles], report, dedup)
+                staged = self._stage(plan, dedup, previous)
+                if plan.write:
+                    texts = [embedding_text(a, c) for a, chunks, _ in plan.write for c in chunks]
+                    staged.vectors = ahead.submit(self.embedder.encode, texts)
+                if previous is not None:
+                    self._write(previous, report, dedup)
+                    if progress is not None:
+                        progress(start, total)
+                previous = staged
+            if previous is not None:
+                self._write(previous, report, dedup)
+        if progress is not None and total:
+            progress(total, total)
+
+    def _plan(self, batch: Sequence[Article], report: IndexReport, dedup: DedupIndex | None) -> _Plan:
+        """Decide what a batch writes: unchanged articles and duplicates are reported, not written."""
         stored = self.store.stored_versions([a.id for a in batch])
         plan = _Plan()
         for article in batch:
@@ -213,7 +259,51 @@ class Indexer:
                 report.unchanged.append(article.id)  # chunks were there; only its record was missing
             else:
                 plan.write.append((article, chunks, version is not None))
-        self._apply(plan, report, dedup)
+        return plan
+
+    @staticmethod
+    def _stage(plan: _Plan, dedup: DedupIndex | None, previous: _Batch | None) -> _Batch:
+        """What a planned batch will write to the store and commit, fixed before the next one is planned.
+
+        ``also_in`` values are read now, as they stand after this batch's decisions: a duplicate found in
+        the next batch adds its kept article to that batch's ``sync`` and is written with it.
+        """
+        staged = _Batch(plan)
+        if dedup is None:
+            return staged
+        earlier = previous.records if previous is not None else set()
+        staged.records = dedup.staged_ids() - earlier
+        for article_id in sorted(plan.kept | plan.sync):
+            if not dedup.is_kept(article_id):
+                continue
+            also_in = dedup.also_in(article_id)
+            # A kept article is written without also_in: only one with duplicates needs it set.
+            if also_in is not None or article_id in plan.sync:
+                staged.also_in.append((article_id, also_in))
+        return staged
+
+    def _write(self, batch: _Batch, report: IndexReport, dedup: DedupIndex | None) -> None:
+        """Write a batch in the crash-safe order: chunks, deletions, also_in, then its dedup records."""
+        plan = batch.plan
+        if plan.write:
+            assert batch.vectors is not None
+            vectors = batch.vectors.result()
+            offset = 0
+            items = []
+            for article, chunks, existed in plan.write:
+                items.append((article, chunks, vectors[offset : offset + len(chunks)]))
+                offset += len(chunks)
+                report.chunks_written += len(chunks)
+                (report.updated if existed else report.added).append(article.id)
+            new = {article.id for article, _, existed in plan.write if not existed}
+            self.store.write_articles(items, new=new)
+        if plan.delete:
+            self.store.delete_articles(plan.delete)
+        if dedup is None:
+            return
+        for article_id, also_in in batch.also_in:
+            self.store.set_also_in(article_id, also_in)
+        dedup.commit(batch.records)
 
     def _decide(
         self, article: Article, in_store: bool, dedup: DedupIndex, plan: _Plan, report: IndexReport
@@ -236,32 +326,6 @@ class Indexer:
             plan.delete.append(article.id)
         report.duplicates.append(Duplicate(article.id, target, new=True, similarity=score))
         return True
-
-    def _apply(self, plan: _Plan, report: IndexReport, dedup: DedupIndex | None) -> None:
-        """Write a batch in the crash-safe order: chunks, deletions, also_in, then dedup records."""
-        if plan.write:
-            texts = [embedding_text(a, c) for a, chunks, _ in plan.write for c in chunks]
-            vectors = self.embedder.encode(texts)
-            offset = 0
-            items = []
-            for article, chunks, existed in plan.write:
-                items.append((article, chunks, vectors[offset : offset + len(chunks)]))
-                offset += len(chunks)
-                report.chunks_written += len(chunks)
-                (report.updated if existed else report.added).append(article.id)
-            self.store.write_articles(items)
-        if plan.delete:
-            self.store.delete_articles(plan.delete)
-        if dedup is None:
-            return
-        for article_id in sorted(plan.kept | plan.sync):
-            if not dedup.is_kept(article_id):
-                continue
-            also_in = dedup.also_in(article_id)
-            # A kept article is written without also_in: only one with duplicates needs it set.
-            if also_in is not None or article_id in plan.sync:
-                self.store.set_also_in(article_id, also_in)
-        dedup.commit()
 
     def _prune(self, gone: list[str], report: IndexReport, dedup: DedupIndex | None) -> None:
         """Remove articles no longer in the input: their chunks, their records, their also_in mentions."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,11 +241,17 @@ class ChunkStore:
         """Store this version's chunks, then delete every other version's chunks of the article."""
         self.write_articles([(article, chunks, vectors)])
 
-    def write_articles(self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]]) -> None:
+    def write_articles(
+        self,
+        items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
+        new: Set[str] = frozenset(),
+    ) -> None:
         """Store a batch of articles' chunks in few calls, then delete their other versions' chunks.
 
         New chunks go in before old ones go out, so a crash in between leaves extra chunks that the
         next run removes (their article is incomplete or has two versions), never missing ones.
+        ``new`` names articles the caller found without any chunk in the index (under its lock): they
+        have no other versions, so the lookup for them is skipped (it scans metadata: costly at scale).
         """
         ids: list[str] = []
         texts: list[str] = []
@@ -269,7 +275,7 @@ class ChunkStore:
             if self.lexical is not None:
                 self.lexical.upsert(ids[part], texts[part], metadatas[part])
         stale: list[str] = []
-        article_ids = list(current)
+        article_ids = [article_id for article_id in current if article_id not in new]
         for start in range(0, len(article_ids), 500):
             where: Any = {"article_id": {"$in": article_ids[start : start + 500]}}
             got = self.collection.get(where=where, include=["metadatas"])

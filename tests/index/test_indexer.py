@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from index.chunk import chunk_article
+from index.chunk import Chunk, chunk_article
 from index.embed import Embedder, OnnxEmbedder, default_model_path
-from index.load import load_paths
+from index.load import Article, load_paths
 from index.store import ChunkStore, IndexUnavailable, chunk_id
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE
@@ -176,3 +178,39 @@ def test_an_index_remembers_its_embedding_model_and_refuses_another(
     other.embedder = Embedder(other_model)
     with pytest.raises(IndexUnavailable, match=r"'all-MiniLM-L6-v2'.*'local:my-news-model'.*--db"):
         other.store.count()
+
+
+def test_the_next_batch_is_embedded_while_the_previous_one_is_written(
+    make_desk: Callable[..., Newsdesk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing batch n waits until batch n+1's embedding has started: only overlap gets past."""
+    desk = make_desk()
+    desk.indexer.batch_articles = 1
+    articles = [
+        Article(id=f"a{n}", title=f"Story {n}", text=f"Story number {n} is about the harbour. " * 5)
+        for n in range(3)
+    ]
+    started = {n: threading.Event() for n in range(len(articles))}
+    events: list[str] = []
+    real_encode, real_write = desk.embedder.encode, desk.store.write_articles
+
+    def encode(texts: list[str]) -> np.ndarray:
+        number = int(texts[0].split()[1])
+        events.append(f"embed {number}")
+        started[number].set()
+        return real_encode(texts)
+
+    def write_articles(items: list[tuple[Article, list[Chunk], np.ndarray]], new: set[str]) -> None:
+        number = int(items[0][0].title.split()[1])
+        if number + 1 in started:
+            assert started[number + 1].wait(timeout=60), f"batch {number + 1} not embedded during write"
+        events.append(f"write {number}")
+        real_write(items, new=new)
+
+    monkeypatch.setattr(desk.embedder, "encode", encode)
+    monkeypatch.setattr(desk.store, "write_articles", write_articles)
+    report = desk.indexer.index_articles(articles)
+    assert events == ["embed 0", "embed 1", "write 0", "embed 2", "write 1", "write 2"]
+    assert report.added == ["a0", "a1", "a2"]
+    stored = {str(m["article_id"]) for m in all_chunks(desk.store).values()}
+    assert stored == {"a0", "a1", "a2"}
