@@ -7,25 +7,28 @@ estimated similarity to a kept article reaches the threshold is a duplicate: it 
 chunks of its own; the kept article's chunks list it in their ``also_in`` metadata instead, so a
 citation can name every outlet that carried the story.
 
-Signatures are kept in ``dedup.sqlite`` in the index folder (one file per collection), keyed by
-article id with the content hash they were computed from, so an article arriving tomorrow is checked
+Signatures are kept in ``dedup.sqlite`` in the index folder (one file per collection), or with a
+Chroma server in a side collection on the server (``<collection>-dedup``), so that indexing jobs on
+every machine check against the same records. They are keyed by article id with the content hash
+they were computed from, so an article arriving tomorrow is checked
 against everything indexed today, and an unchanged article is never hashed again. The LSH is rebuilt
 from the stored signatures at the start of a run (signatures only, no text). Changes are staged in
-memory and written in one transaction per batch, after the chunks they describe are in the store, so
+memory and written once per batch, after the chunks they describe are in the store, so
 a run interrupted at any moment leaves records that the next run either trusts or recomputes.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import re
 import sqlite3
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -51,6 +54,8 @@ _PARAMS = {
     "scheme": _SCHEME,
     "hash": "crc32-words-poly64",
 }
+_PARAM_PREFIX = "newsdesk_dedup_"
+_PAGE = 1000
 _WORD = re.compile(r"\w+")
 # Odd 64-bit multipliers, one per position in a shingle: a shingle's hash depends on word order.
 _POSITION_MULTIPLIERS = np.array(
@@ -178,37 +183,40 @@ class DedupUnavailable(IndexUnavailable):
     """The dedup file cannot be read; the message says how to fix it."""
 
 
-class DedupIndex:
-    """The signatures of every article of one index, and an LSH over the kept ones.
+class DedupRecords(Protocol):
+    """Where a ``DedupIndex`` keeps its records between runs."""
 
-    Args:
-        path: the SQLite file (created if missing).
-        threshold: estimated Jaccard similarity from which two articles are duplicates. Default: 0.8.
+    def load(self) -> Iterable[DedupRecord]:
+        """Every stored record (raises ``DedupUnavailable`` with the fix when they cannot be read)."""
+        ...
 
-    Reads (``record``, ``find``, ``also_in``) see staged changes; ``commit`` makes them durable.
-    """
+    def save(self, changes: Mapping[str, DedupRecord | None]) -> None:
+        """Store these records, and delete the articles mapped to None."""
+        ...
 
-    def __init__(self, path: Path, threshold: float = THRESHOLD) -> None:
-        from datasketch import MinHashLSH
+    def close(self) -> None: ...
 
+
+class SqliteRecords:
+    """Records in a SQLite file beside an embedded index; each ``save`` is one transaction."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.threshold = threshold
-        self._records: dict[str, DedupRecord] = {}
-        self._duplicates: dict[str, set[str]] = {}
-        self._staged: dict[str, DedupRecord | None] = {}
-        self._excluded: set[str] = set()
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self._db = sqlite3.connect(path, isolation_level=None)
-        try:
-            self._load()
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise DedupUnavailable(
-                f"cannot read the duplicate index {path} ({error}); it only holds signatures: "
-                f"delete it and index again to rebuild it"
-            ) from error
 
-    def _load(self) -> None:
+    def _unreadable(self, error: Exception) -> DedupUnavailable:
+        return DedupUnavailable(
+            f"cannot read the duplicate index {self.path} ({error}); it only holds signatures: "
+            f"delete it and index again to rebuild it"
+        )
+
+    def load(self) -> Iterable[DedupRecord]:
+        try:
+            return list(self._load())
+        except sqlite3.DatabaseError as error:
+            raise self._unreadable(error) from error
+
+    def _load(self) -> Iterator[DedupRecord]:
         db = self._db
         db.execute("CREATE TABLE IF NOT EXISTS params (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.execute(
@@ -229,13 +237,181 @@ class DedupIndex:
             " FROM articles"
         )
         for article_id, content_hash, blob, duplicate_of, title, source, url, published in rows:
-            sig = None
-            if blob is not None:
-                sig = np.frombuffer(blob, dtype=np.uint32)
-                if len(sig) != NUM_PERM:
-                    raise sqlite3.DatabaseError(f"signature of {article_id} has {len(sig)} values")
-            record = DedupRecord(article_id, content_hash, sig, duplicate_of, title, source, url, published)
-            self._records[article_id] = record
+            sig = None if blob is None else _signature_from(blob, article_id, sqlite3.DatabaseError)
+            yield DedupRecord(article_id, content_hash, sig, duplicate_of, title, source, url, published)
+
+    def save(self, changes: Mapping[str, DedupRecord | None]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for article_id, record in changes.items():
+                if record is None:
+                    db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+                    continue
+                sig = record.signature
+                db.execute(
+                    "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.article_id,
+                        record.content_hash,
+                        None if sig is None else sig.astype(np.uint32).tobytes(),
+                        record.duplicate_of,
+                        record.title,
+                        record.source,
+                        record.url,
+                        record.published,
+                    ),
+                )
+            db.execute("COMMIT")
+        except BaseException:  # Ctrl-C included: nothing of this batch is kept, the next run redoes it
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class ServerRecords:
+    """Records in a side collection of a Chroma server, shared by indexing jobs on every machine.
+
+    One record per article: its fields as metadata (the signature as base64 text), a one-number
+    placeholder vector. The signature parameters are the collection's metadata; records made with
+    other ones are deleted on load, as for the SQLite file. A ``save`` is one upsert then one delete:
+    each record in it describes chunks already written, so any part of it that lands is true.
+    """
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    def load(self) -> Iterable[DedupRecord]:
+        params = {k[len(_PARAM_PREFIX) :]: v for k, v in (self.collection.metadata or {}).items()}
+        params = {k: v for k, v in params.items() if k in _PARAMS}
+        if params != _PARAMS:
+            self._delete_all()
+            metadata = {**(self.collection.metadata or {}), **_server_params()}
+            self.collection.modify(metadata=metadata)
+            return []
+        records = []
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                records.append(self._record(article_id, meta or {}))
+            if len(got["ids"]) < _PAGE:
+                return records
+            offset += _PAGE
+
+    def _record(self, article_id: str, meta: Mapping[str, Any]) -> DedupRecord:
+        encoded = meta.get("signature")
+        sig = None
+        if encoded is not None:
+            try:
+                blob = base64.b64decode(str(encoded), validate=True)
+            except ValueError as error:
+                raise self._unreadable(f"signature of {article_id}: {error}") from error
+            sig = _signature_from(blob, article_id, ValueError, self._unreadable)
+        duplicate_of = meta.get("duplicate_of")
+        return DedupRecord(
+            article_id,
+            str(meta.get("content_hash", "")),
+            sig,
+            None if duplicate_of is None else str(duplicate_of),
+            str(meta.get("title", "")),
+            str(meta.get("source", "")),
+            str(meta.get("url", "")),
+            str(meta.get("published", "")),
+        )
+
+    def _unreadable(self, reason: str) -> DedupUnavailable:
+        return DedupUnavailable(
+            f"cannot read the duplicate signatures in the server collection {self.collection.name!r} "
+            f"({reason}); it only holds signatures: delete that collection and index again to rebuild it"
+        )
+
+    def _delete_all(self) -> None:
+        while True:
+            ids = self.collection.get(include=[], limit=_PAGE)["ids"]
+            if not ids:
+                return
+            self.collection.delete(ids=ids)
+
+    def save(self, changes: Mapping[str, DedupRecord | None]) -> None:
+        kept = [record for record in changes.values() if record is not None]
+        gone = [article_id for article_id, record in changes.items() if record is None]
+        for start in range(0, len(kept), _PAGE):
+            part = kept[start : start + _PAGE]
+            self.collection.upsert(
+                ids=[r.article_id for r in part],
+                embeddings=[[0.0]] * len(part),
+                metadatas=[_server_metadata(r) for r in part],
+            )
+        for start in range(0, len(gone), _PAGE):
+            self.collection.delete(ids=gone[start : start + _PAGE])
+
+    def close(self) -> None:
+        pass
+
+
+def _server_params() -> dict[str, str]:
+    return {_PARAM_PREFIX + key: value for key, value in _PARAMS.items()}
+
+
+def _server_metadata(record: DedupRecord) -> dict[str, str]:
+    meta = {
+        "content_hash": record.content_hash,
+        "title": record.title,
+        "source": record.source,
+        "url": record.url,
+        "published": record.published,
+    }
+    if record.signature is not None:
+        meta["signature"] = base64.b64encode(record.signature.astype(np.uint32).tobytes()).decode("ascii")
+    if record.duplicate_of is not None:
+        meta["duplicate_of"] = record.duplicate_of
+    return meta
+
+
+def _signature_from(
+    blob: bytes,
+    article_id: str,
+    error: type[Exception],
+    wrap: Callable[[str], Exception] | None = None,
+) -> np.ndarray:
+    sig = np.frombuffer(blob, dtype=np.uint32) if len(blob) % 4 == 0 else np.zeros(0, np.uint32)
+    if len(sig) != NUM_PERM:
+        reason = f"signature of {article_id} has {len(blob)} bytes, not {4 * NUM_PERM}"
+        raise wrap(reason) if wrap is not None else error(reason)
+    return sig
+
+
+class DedupIndex:
+    """The signatures of every article of one index, and an LSH over the kept ones.
+
+    Args:
+        records: where the records persist: ``SqliteRecords`` (a path is taken as one) or, with a
+            Chroma server, ``ServerRecords``.
+        threshold: estimated Jaccard similarity from which two articles are duplicates. Default: 0.8.
+
+    Reads (``record``, ``find``, ``also_in``) see staged changes; ``commit`` makes them durable.
+    """
+
+    def __init__(self, records: DedupRecords | Path, threshold: float = THRESHOLD) -> None:
+        from datasketch import MinHashLSH
+
+        self.records: DedupRecords = SqliteRecords(records) if isinstance(records, Path) else records
+        self.threshold = threshold
+        self._records: dict[str, DedupRecord] = {}
+        self._duplicates: dict[str, set[str]] = {}
+        self._staged: dict[str, DedupRecord | None] = {}
+        self._excluded: set[str] = set()
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        try:
+            for record in self.records.load():
+                self._records[record.article_id] = record
+        except BaseException:
+            self.records.close()
+            raise
         for record in self._records.values():
             self._link(record)
 
@@ -327,42 +503,16 @@ class DedupIndex:
         return set(self._staged)
 
     def commit(self, only: Collection[str] | None = None) -> None:
-        """Write the staged changes (with ``only``, those of these articles) in one transaction.
+        """Store the staged changes (with ``only``, those of these articles) at once.
 
         The indexer plans a batch before the one before it is written, so it commits batch by batch.
         """
-        chosen = list(self._staged) if only is None else [i for i in self._staged if i in only]
+        chosen = {i: r for i, r in self._staged.items() if only is None or i in only}
         if not chosen:
             return
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for article_id in chosen:
-                record = self._staged[article_id]
-                if record is None:
-                    db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
-                    continue
-                sig = record.signature
-                db.execute(
-                    "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.article_id,
-                        record.content_hash,
-                        None if sig is None else sig.astype(np.uint32).tobytes(),
-                        record.duplicate_of,
-                        record.title,
-                        record.source,
-                        record.url,
-                        record.published,
-                    ),
-                )
-            db.execute("COMMIT")
-        except BaseException:  # Ctrl-C included: nothing of this batch is kept, the next run redoes it
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        self.records.save(chosen)
         for article_id in chosen:
             del self._staged[article_id]
 
     def close(self) -> None:
-        self._db.close()
+        self.records.close()

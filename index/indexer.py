@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from index.chunk import Chunk, chunk_article, embedding_text
-from index.dedup import DedupIndex, dedup_file_name, record_for
+from index.dedup import DedupIndex, ServerRecords, SqliteRecords, dedup_file_name, record_for
 from index.embed import Embedder
 from index.load import Article, Problem, load_paths
 from index.lock import index_lock, server_lease
@@ -106,7 +106,8 @@ class Indexer:
         batch_articles: articles embedded together. Default: 64.
         lock_timeout: seconds to wait for another run writing to the same index; 0 stops at once.
         dedup: detect near-duplicate articles and store them once. Default: True.
-        state_dir: folder of the lock and dedup files. Default: the store's folder.
+        state_dir: folder of the lock file and of the dedup file of an embedded index (with a Chroma
+            server the dedup records are on the server). Default: the store's folder.
         on_lock_wait: called with the other writer's pid (if known) before waiting for it.
     """
 
@@ -174,7 +175,7 @@ class Indexer:
                 continue
             unique[article.id] = article
         ordered = list(unique.values())
-        dedup = DedupIndex(self.dedup_path) if self.dedup else None
+        dedup = self._open_dedup()
         try:
             gone: list[str] = []
             if prune:
@@ -191,6 +192,14 @@ class Indexer:
             if dedup is not None:
                 dedup.close()
         return report
+
+    def _open_dedup(self) -> DedupIndex | None:
+        """The dedup records: beside the index, or with a Chroma server on the server for every machine."""
+        if not self.dedup:
+            return None
+        if self.store.url:
+            return DedupIndex(ServerRecords(self.store.dedup_collection()))
+        return DedupIndex(SqliteRecords(self.dedup_path))
 
     def _index_batches(
         self,

@@ -161,6 +161,14 @@ class ChunkStore:
             f"{self.collection_name}-writer", metadata={"newsdesk": "writer lease"}, embedding_function=None
         )
 
+    def dedup_collection(self) -> Any:
+        """The server's side collection of near-duplicate signatures (see ``index.dedup``)."""
+        return self._client().get_or_create_collection(
+            f"{self.collection_name}-dedup",
+            metadata={"newsdesk": "near-duplicate signatures"},
+            embedding_function=None,
+        )
+
     def _client(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings

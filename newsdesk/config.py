@@ -110,7 +110,7 @@ class Settings(BaseSettings):
 
     @property
     def state_dir(self) -> Path:
-        """The indexer's lock and dedup files: the index folder, or per server and collection."""
+        """The indexer's lock (and, embedded, dedup) files: the index folder, or per server and collection."""
         if self.chroma_url:
             return self.home / "state" / f"{_slug(self.chroma_url)}-{self.collection}"
         return self.index_dir

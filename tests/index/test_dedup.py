@@ -390,3 +390,59 @@ def test_duplicates_are_found_with_a_chroma_server_too(make_desk: Callable[..., 
     assert report.unchanged == ["a"] and set(chunks_by_article(desk.store)) == {"a", "b"}
     assert [d["article_id"] for d in also_in(desk.store, "a") or []] == ["a-reuters"]
     assert desk.indexer.dedup_path.name.startswith("dedup")
+
+
+# ---- more than one machine ------------------------------------------------------------------------------
+
+
+def server_desk(chroma_url: str, collection: str, machine: Path, embedder: Embedder) -> Newsdesk:
+    """A Newsdesk as on another machine: its own home and index folder, the one Chroma server."""
+    settings = Settings(
+        db=machine / "index", home=machine / "home", chroma_url=chroma_url, collection=collection
+    )
+    return Newsdesk(settings, embedder=embedder)
+
+
+def test_jobs_on_two_machines_find_each_others_duplicates_through_the_server(
+    chroma_url: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    collection = f"machines-{uuid.uuid4().hex[:8]}"
+    first = server_desk(chroma_url, collection, tmp_path / "machine-1", embedder)
+    first.indexer.index_articles([A, B])
+    second = server_desk(chroma_url, collection, tmp_path / "machine-2", embedder)
+    report = second.indexer.index_articles([A_REUTERS, C])
+    assert [str(d) for d in report.duplicates] == ["a-reuters (duplicate of a)"]
+    assert report.added == ["c"]
+    assert set(chunks_by_article(second.store)) == {"a", "b", "c"}
+    assert [d["article_id"] for d in also_in(second.store, "a") or []] == ["a-reuters"]
+    # The signatures live on the server, not in either machine's folders.
+    assert not list(tmp_path.rglob("dedup*.sqlite"))
+    # Back on the first machine, a rerun of everything knows every record: it writes nothing new.
+    rerun = first.indexer.index_articles([A, B, A_REUTERS, C])
+    assert rerun.unchanged == ["a", "b", "c"] and rerun.duplicates == [Duplicate("a-reuters", "a", new=False)]
+
+
+def test_server_signatures_made_another_way_are_forgotten_and_recomputed(
+    chroma_url: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    desk = server_desk(chroma_url, f"params-{uuid.uuid4().hex[:8]}", tmp_path, embedder)
+    desk.indexer.index_articles([A])
+    side = desk.store.dedup_collection()
+    assert side.count() == 1
+    side.modify(metadata={**(side.metadata or {}), "newsdesk_dedup_num_perm": "64"})
+    assert len(DedupIndex(dedup_module.ServerRecords(desk.store.dedup_collection()))) == 0
+    assert desk.store.dedup_collection().count() == 0
+    report = desk.indexer.index_articles([A, A_AP])  # a's record is recomputed, then a-ap matches it
+    assert report.unchanged == ["a"] and [d.article_id for d in report.duplicates] == ["a-ap"]
+
+
+def test_an_unreadable_server_signature_gives_a_clear_error_with_the_fix(
+    chroma_url: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    desk = server_desk(chroma_url, f"broken-{uuid.uuid4().hex[:8]}", tmp_path, embedder)
+    desk.indexer.index_articles([A])
+    side = desk.store.dedup_collection()
+    side.update(ids=["a"], metadatas=[{"signature": "AAAA"}])  # 3 bytes, not 512
+    with pytest.raises(DedupUnavailable, match="delete that collection and index again") as caught:
+        desk.indexer.index_articles([A])
+    assert f"{desk.store.collection_name}-dedup" in str(caught.value)
