@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp index folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds of indexing at most")
-    parser.add_argument("--group", type=int, default=64, help="articles per indexing call (default 64)")
+    parser.add_argument(
+        "--group", type=int, default=512, help="articles per indexing call at most (default 512: 8 batches)"
+    )
     parser.add_argument(
         "--warmup", type=int, default=0, help="other eval questions asked, untimed, before timing (default 0)"
     )

@@ -285,12 +285,14 @@ class ServerRecords:
         self.collection = collection
 
     def load(self) -> Iterable[DedupRecord]:
-        params = {k[len(_PARAM_PREFIX) :]: v for k, v in (self.collection.metadata or {}).items()}
-        params = {k: v for k, v in params.items() if k in _PARAMS}
+        metadata = self.collection.metadata or {}
+        params = {
+            k.removeprefix(_PARAM_PREFIX): v for k, v in metadata.items() if k.startswith(_PARAM_PREFIX)
+        }
         if params != _PARAMS:
             self._delete_all()
-            metadata = {**(self.collection.metadata or {}), **_server_params()}
-            self.collection.modify(metadata=metadata)
+            kept = {k: v for k, v in metadata.items() if not k.startswith(_PARAM_PREFIX)}
+            self.collection.modify(metadata={**kept, **_server_params()})
             return []
         records = []
         offset = 0

@@ -434,6 +434,7 @@ def test_server_signatures_made_another_way_are_forgotten_and_recomputed(
     assert desk.store.dedup_collection().count() == 0
     report = desk.indexer.index_articles([A, A_AP])  # a's record is recomputed, then a-ap matches it
     assert report.unchanged == ["a"] and [d.article_id for d in report.duplicates] == ["a-ap"]
+    assert len(DedupIndex(dedup_module.ServerRecords(desk.store.dedup_collection()))) == 2  # kept now
 
 
 def test_an_unreadable_server_signature_gives_a_clear_error_with_the_fix(
