@@ -422,13 +422,18 @@ def test_jobs_on_two_machines_find_each_others_duplicates_through_the_server(
     assert rerun.unchanged == ["a", "b", "c"] and rerun.duplicates == [Duplicate("a-reuters", "a", new=False)]
 
 
-def test_server_signatures_made_another_way_are_forgotten_and_recomputed(
-    chroma_url: str, tmp_path: Path, embedder: Embedder
-) -> None:
-    desk = server_desk(chroma_url, f"params-{uuid.uuid4().hex[:8]}", tmp_path, embedder)
+@pytest.fixture
+def a_on_server(chroma_url: str, tmp_path: Path, embedder: Embedder) -> Newsdesk:
+    """A fresh collection on the server with article ``a`` indexed (one dedup record)."""
+    desk = server_desk(chroma_url, f"side-{uuid.uuid4().hex[:8]}", tmp_path, embedder)
     desk.indexer.index_articles([A])
+    assert desk.store.dedup_collection().count() == 1
+    return desk
+
+
+def test_server_signatures_made_another_way_are_forgotten_and_recomputed(a_on_server: Newsdesk) -> None:
+    desk = a_on_server
     side = desk.store.dedup_collection()
-    assert side.count() == 1
     side.modify(metadata={**(side.metadata or {}), "newsdesk_dedup_num_perm": "64"})
     assert len(DedupIndex(dedup_module.ServerRecords(desk.store.dedup_collection()))) == 0
     assert desk.store.dedup_collection().count() == 0
@@ -437,13 +442,9 @@ def test_server_signatures_made_another_way_are_forgotten_and_recomputed(
     assert len(DedupIndex(dedup_module.ServerRecords(desk.store.dedup_collection()))) == 2  # kept now
 
 
-def test_an_unreadable_server_signature_gives_a_clear_error_with_the_fix(
-    chroma_url: str, tmp_path: Path, embedder: Embedder
-) -> None:
-    desk = server_desk(chroma_url, f"broken-{uuid.uuid4().hex[:8]}", tmp_path, embedder)
-    desk.indexer.index_articles([A])
-    side = desk.store.dedup_collection()
-    side.update(ids=["a"], metadatas=[{"signature": "AAAA"}])  # 3 bytes, not 512
+def test_an_unreadable_server_signature_gives_a_clear_error_with_the_fix(a_on_server: Newsdesk) -> None:
+    desk = a_on_server
+    desk.store.dedup_collection().update(ids=["a"], metadatas=[{"signature": "AAAA"}])  # 3 bytes, not 512
     with pytest.raises(DedupUnavailable, match="delete that collection and index again") as caught:
         desk.indexer.index_articles([A])
     assert f"{desk.store.collection_name}-dedup" in str(caught.value)
