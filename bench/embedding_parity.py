@@ -35,9 +35,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.chunk import chunk_article, embedding_text
-from index.embed import Embedder, OnnxEmbedder
-from index.load import load_paths
+from newsdesk.index.chunk import chunk_article, embedding_text
+from newsdesk.index.embed import Embedder, OnnxEmbedder
+from newsdesk.index.load import load_paths
 
 EVAL_ROOT = Path(os.environ.get("NEWSDESK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
 DEFAULT_SETS = [EVAL_ROOT / "squad2-dev", EVAL_ROOT / "multihop-news"]

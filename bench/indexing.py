@@ -128,7 +128,7 @@ class Plain:
         self.threads = threads
         from langchain_huggingface import HuggingFaceEmbeddings
 
-        from index.embed import default_model_path
+        from newsdesk.index.embed import default_model_path
 
         self.embeddings = HuggingFaceEmbeddings(
             model_name=str(default_model_path()), model_kwargs={"device": "cpu"}

@@ -41,9 +41,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.chunk import split_sentences
-from index.load import Article, load_paths
 from newsdesk.config import Settings
+from newsdesk.index.chunk import split_sentences
+from newsdesk.index.load import Article, load_paths
 from newsdesk.wiring import Newsdesk
 
 EVAL_ROOT = Path(os.environ.get("NEWSDESK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))

@@ -45,7 +45,7 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from index.progress import progress_for
+    from newsdesk.index.progress import progress_for
     from newsdesk.wiring import Newsdesk
 
     desk = Newsdesk(settings_from(args))
@@ -132,7 +132,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ui.app import serve
+    from newsdesk.ui.app import serve
 
     serve(settings_from(args))
     return 0
@@ -199,8 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 
-    from index.store import IndexUnavailable
-    from rag.rerank import RerankerNotFound
+    from newsdesk.index.store import IndexUnavailable
+    from newsdesk.rag.rerank import RerankerNotFound
 
     try:
         return int(args.run(args))

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.load import Article, load_paths
 from newsdesk.config import Settings
+from newsdesk.index.load import Article, load_paths
 
 Metrics = dict[str, Any]
 """Metric name -> value (float, int or None), plus ``by_type``: type -> Metrics."""
@@ -379,7 +379,7 @@ def run_baseline(
     from langchain_chroma import Chroma
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from index.embed import Embedder
+    from newsdesk.index.embed import Embedder
 
     articles = load_eval_articles(data_dir)
     questions = load_questions(data_dir, limit)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from index.embed import Embedder, OnnxEmbedder, available_cores
-from index.indexer import Indexer
-from index.store import ChunkStore
 from newsdesk.config import Settings
-from rag.answer import ExtractiveAnswerer
-from rag.pipeline import NewsdeskQA
-from rag.rerank import CrossEncoderReranker
-from rag.retrieve import NewsRetriever
+from newsdesk.index.embed import Embedder, OnnxEmbedder, available_cores
+from newsdesk.index.indexer import Indexer
+from newsdesk.index.store import ChunkStore
+from newsdesk.rag.answer import ExtractiveAnswerer
+from newsdesk.rag.pipeline import NewsdeskQA
+from newsdesk.rag.rerank import CrossEncoderReranker
+from newsdesk.rag.retrieve import NewsRetriever
 
 
 class Newsdesk:

@@ -18,8 +18,8 @@ os.environ.update(
     {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}
 )
 
-from index.embed import Embedder
 from newsdesk.config import REPO_ROOT, Settings
+from newsdesk.index.embed import Embedder
 from newsdesk.wiring import Newsdesk
 
 SEEDS = REPO_ROOT / "seeds"

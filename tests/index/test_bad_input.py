@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from index.embed import Embedder
-from index.load import MAX_FILE_BYTES
-from index.store import ChunkStore, IndexUnavailable
 from newsdesk.config import REPO_ROOT, Settings
+from newsdesk.index.embed import Embedder
+from newsdesk.index.load import MAX_FILE_BYTES
+from newsdesk.index.store import ChunkStore, IndexUnavailable
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE, SEEDS
 
@@ -203,7 +203,7 @@ BUILD_BIG_INDEX = textwrap.dedent(
     import sys
     from pathlib import Path
     import numpy as np
-    from index.store import ChunkStore
+    from newsdesk.index.store import ChunkStore
     store = ChunkStore(Path(sys.argv[1]))
     rng = np.random.default_rng(0)
     for start in range(0, 1500, 500):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from index.chunk import chunk_article, embedding_text, split_sentences
-from index.load import Article, load_paths
+from newsdesk.index.chunk import chunk_article, embedding_text, split_sentences
+from newsdesk.index.load import Article, load_paths
 from tests.conftest import SEED_ARTICLE
 
 

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index.store import ChunkStore
 from newsdesk.config import REPO_ROOT
+from newsdesk.index.store import ChunkStore
 
 SQUAD_ARTICLES = REPO_ROOT.parent / "shared" / "eval" / "squad2-dev" / "articles.jsonl"
 N_ARTICLES = 88

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-import index.dedup as dedup_module
-from index.dedup import MIN_WORDS, DedupIndex, DedupUnavailable, signature, similarity
-from index.embed import Embedder
-from index.indexer import Duplicate, IndexReport
-from index.load import Article
-from index.store import ChunkStore, IndexUnavailable
+import newsdesk.index.dedup as dedup_module
 from newsdesk.config import REPO_ROOT, Settings
+from newsdesk.index.dedup import MIN_WORDS, DedupIndex, DedupUnavailable, signature, similarity
+from newsdesk.index.embed import Embedder
+from newsdesk.index.indexer import Duplicate, IndexReport
+from newsdesk.index.load import Article
+from newsdesk.index.store import ChunkStore, IndexUnavailable
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE
 from tests.index.test_crash import assert_same_index, index_snapshot
@@ -148,7 +148,10 @@ def test_texts_too_short_to_judge_have_no_signature() -> None:
 
 def test_signatures_are_the_same_in_another_process() -> None:
     """Persisted signatures are only useful if a new process computes the same ones (no salted hash)."""
-    code = "import sys; from index.dedup import signature; print(signature(sys.argv[1]).tobytes().hex())"
+    code = (
+        "import sys; from newsdesk.index.dedup import signature; "
+        "print(signature(sys.argv[1]).tobytes().hex())"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code, STORY_A], capture_output=True, text=True, cwd=REPO_ROOT, check=True
     )

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index.embed import (
+from newsdesk.config import Settings
+from newsdesk.index.embed import (
     Embedder,
     OnnxEmbedder,
     available_cores,
@@ -20,7 +21,6 @@ from index.embed import (
     default_onnx_path,
     encode_by_length,
 )
-from newsdesk.config import Settings
 from newsdesk.wiring import Newsdesk
 
 SENTENCES = [

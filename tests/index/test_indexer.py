@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.chunk import Chunk, chunk_article
-from index.embed import Embedder, OnnxEmbedder, default_model_path
-from index.load import Article, load_paths
-from index.store import ChunkStore, IndexUnavailable, chunk_id
+from newsdesk.index.chunk import Chunk, chunk_article
+from newsdesk.index.embed import Embedder, OnnxEmbedder, default_model_path
+from newsdesk.index.load import Article, load_paths
+from newsdesk.index.store import ChunkStore, IndexUnavailable, chunk_id
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from index.lexical import Filters, LexicalIndex, match_expression
+from newsdesk.index.lexical import Filters, LexicalIndex, match_expression
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE
 

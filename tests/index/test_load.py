@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.load import load_paths
+from newsdesk.index.load import load_paths
 from tests.conftest import SEED_ARTICLE
 
 

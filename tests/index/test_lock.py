@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from index.lock import LOCK_FILE, OWNER_FILE, IndexBusy, check_index_folder, index_lock
-from index.store import ChunkStore, IndexUnavailable
 from newsdesk.config import REPO_ROOT
+from newsdesk.index.lock import LOCK_FILE, OWNER_FILE, IndexBusy, check_index_folder, index_lock
+from newsdesk.index.store import ChunkStore, IndexUnavailable
 from tests.conftest import SEED_ARTICLE, SEEDS
 from tests.index.test_crash import SQUAD_ARTICLES, wait_for_progress
 
@@ -26,7 +26,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from index.lock import index_lock
+    from newsdesk.index.lock import index_lock
     with index_lock(Path(sys.argv[1])):
         print("locked", flush=True)
         time.sleep(float(sys.argv[2]))

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from index.lock import LEASE_ID, ServerBusy, ServerLease, server_lease
-from index.store import ChunkStore, IndexUnavailable
 from newsdesk.config import REPO_ROOT, Settings
+from newsdesk.index.lock import LEASE_ID, ServerBusy, ServerLease, server_lease
+from newsdesk.index.store import ChunkStore, IndexUnavailable
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEEDS
 
@@ -27,8 +27,8 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from index.lock import server_lease
-    from index.store import ChunkStore
+    from newsdesk.index.lock import server_lease
+    from newsdesk.index.store import ChunkStore
     folder, collection, url, seconds, ttl = sys.argv[1:6]
     store = ChunkStore(Path(folder), collection, url=url)
     with server_lease(store.lease_collection(), store.where, ttl=float(ttl)):

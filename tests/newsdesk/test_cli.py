@@ -272,7 +272,7 @@ def test_index_draws_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
 def test_plain_progress_lines_come_first_then_every_interval_then_at_the_end() -> None:
     import io
 
-    from index.progress import PlainProgress, format_seconds
+    from newsdesk.index.progress import PlainProgress, format_seconds
 
     now = [100.0]
     out = io.StringIO()

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document
 
-from index.chunk import chunk_article
-from index.embed import Embedder
-from index.load import Article
-from rag.answer import (
+from newsdesk.index.chunk import chunk_article
+from newsdesk.index.embed import Embedder
+from newsdesk.index.load import Article
+from newsdesk.rag.answer import (
     ABSTAIN_MESSAGE,
     Candidate,
     ExtractiveAnswerer,
@@ -28,9 +28,9 @@ from rag.answer import (
     shortest_span,
     stem,
 )
-from rag.calibrate import fit_logistic, pick_threshold, probabilities
-from rag.types import Answer
-from rag.verify import MARKER, markers_in, quote_matches, reconcile
+from newsdesk.rag.calibrate import fit_logistic, pick_threshold, probabilities
+from newsdesk.rag.types import Answer
+from newsdesk.rag.verify import MARKER, markers_in, quote_matches, reconcile
 from tests.conftest import SEED_ARTICLE
 
 BRIDGE = Article(

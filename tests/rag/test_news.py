@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.news import date_hint, hints_for, named_sources, parse_day, parse_until
+from newsdesk.rag.news import date_hint, hints_for, named_sources, parse_day, parse_until
 
 SOURCES = ["TechCrunch", "The Verge", "The Age", "Wired"]
 

@@ -10,10 +10,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable
 
-from index.load import load_paths
+from newsdesk.index.load import load_paths
+from newsdesk.rag.answer import ABSTAIN_MESSAGE
+from newsdesk.rag.verify import markers_in, quote_matches
 from newsdesk.wiring import Newsdesk
-from rag.answer import ABSTAIN_MESSAGE
-from rag.verify import markers_in, quote_matches
 from tests.conftest import SEED_ARTICLE
 
 SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")

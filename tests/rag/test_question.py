@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.question import question_problem
+from newsdesk.rag.question import question_problem
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])

@@ -138,8 +138,8 @@ def test_dense_only_when_hybrid_is_off(make_desk: Callable[..., Newsdesk], tmp_p
 
 
 def test_passes_keeps_what_chroma_where_would_keep() -> None:
-    from index.lexical import Filters
-    from rag.retrieve import passes
+    from newsdesk.index.lexical import Filters
+    from newsdesk.rag.retrieve import passes
 
     meta = {"source": "TechCrunch", "published_day": 20231030}
     assert passes(Filters(), meta)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.types import Answer, Citation
-from rag.verify import markers_in, quote_matches, reconcile
+from newsdesk.rag.types import Answer, Citation
+from newsdesk.rag.verify import markers_in, quote_matches, reconcile
 
 
 def cite(n: int, quote: str = "q") -> Citation:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from rag.types import Answer, Citation
-from ui.app import escape_untrusted, render_answer
+from newsdesk.rag.types import Answer, Citation
+from newsdesk.ui.app import escape_untrusted, render_answer
 
 QUESTION = "Who is visiting Beijing for security talks?"
 

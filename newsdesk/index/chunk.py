@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.load import Article
+from newsdesk.index.load import Article
 
 _LINE = re.compile(r"[^\n]+")
 

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunk import Chunk, chunk_article, embedding_text
-from index.dedup import DedupIndex, ServerRecords, SqliteRecords, dedup_file_name, record_for
-from index.embed import Embedder
-from index.load import Article, Problem, load_paths
-from index.lock import index_lock, server_lease
-from index.store import ChunkStore
+from newsdesk.index.chunk import Chunk, chunk_article, embedding_text
+from newsdesk.index.dedup import DedupIndex, ServerRecords, SqliteRecords, dedup_file_name, record_for
+from newsdesk.index.embed import Embedder
+from newsdesk.index.load import Article, Problem, load_paths
+from newsdesk.index.lock import index_lock, server_lease
+from newsdesk.index.store import ChunkStore
 
 
 @dataclass(frozen=True)

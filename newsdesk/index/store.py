@@ -20,9 +20,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from index.chunk import Chunk
-from index.lexical import LexicalIndex
-from index.load import Article
+from newsdesk.index.chunk import Chunk
+from newsdesk.index.lexical import LexicalIndex
+from newsdesk.index.load import Article
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection

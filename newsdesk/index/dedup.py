@@ -32,8 +32,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.load import Article
-from index.store import IndexUnavailable
+from newsdesk.index.load import Article
+from newsdesk.index.store import IndexUnavailable
 
 DEDUP_FILE = "dedup.sqlite"
 """The dedup file of the default collection of an embedded index; see ``dedup_file_name``."""

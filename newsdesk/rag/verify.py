@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from rag.types import Answer, Citation
+from newsdesk.rag.types import Answer, Citation
 
 MARKER = re.compile(r"\s?\[(\d+)\]")
 

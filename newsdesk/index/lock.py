@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from index.store import IndexUnavailable
+from newsdesk.index.store import IndexUnavailable
 
 LOCK_FILE = "newsdesk-index.lock"
 OWNER_FILE = "newsdesk-index.pid"

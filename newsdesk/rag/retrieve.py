@@ -26,11 +26,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from index.embed import Embedder
-from index.lexical import Filters
-from index.store import ChunkStore
-from rag.news import NewsHints, hints_for, parse_day, parse_until
-from rag.rerank import CrossEncoderReranker
+from newsdesk.index.embed import Embedder
+from newsdesk.index.lexical import Filters
+from newsdesk.index.store import ChunkStore
+from newsdesk.rag.news import NewsHints, hints_for, parse_day, parse_until
+from newsdesk.rag.rerank import CrossEncoderReranker
 
 
 @dataclass

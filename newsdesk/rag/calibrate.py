@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python -m rag.calibrate /work/shared/eval/squad2-dev [--db DIR] [--target-precision 0.8]
+    python -m newsdesk.rag.calibrate /work/shared/eval/squad2-dev [--db DIR] [--target-precision 0.8]
 
 It indexes the set's articles (into a temporary folder unless ``--db`` is given), retrieves the
 passages of every question with the configured retriever, computes ``rag.answer.abstention_features``
@@ -13,7 +13,7 @@ paragraph stay together); the model and its threshold (the highest recall of una
 whose abstention precision on the training fold reaches ``--target-precision``) are fitted on one
 fold and measured on the other, and vice versa. The weights it prints are then fitted on the whole
 set, with the bias shifted so that ``min_score`` (default 0.40) is the chosen operating point;
-paste them into ``rag/answer.py`` as ``ABSTAIN_WEIGHTS``.
+paste them into ``newsdesk/rag/answer.py`` as ``ABSTAIN_WEIGHTS``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
-from rag.answer import FEATURE_NAMES, ExtractiveAnswerer
+from newsdesk.rag.answer import FEATURE_NAMES, ExtractiveAnswerer
 
 
 @dataclass
@@ -198,7 +198,9 @@ def report(samples: Sequence[Sample], target_precision: float, min_score: float,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.calibrate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m newsdesk.rag.calibrate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("dir", type=Path, help="eval set folder (articles.jsonl, questions.jsonl)")
     parser.add_argument("--db", type=Path, help="index folder to reuse (default: a temporary one)")
     parser.add_argument("--target-precision", type=float, default=0.8)

@@ -21,8 +21,8 @@ from pydantic import BaseModel
 
 from newsdesk.cli import go_offline
 from newsdesk.config import Settings
+from newsdesk.rag.types import Answer
 from newsdesk.wiring import Newsdesk
-from rag.types import Answer
 
 if TYPE_CHECKING:
     import gradio as gr

@@ -34,9 +34,9 @@ import numpy as np
 from langchain_core.documents import Document
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from index.chunk import split_sentences
-from index.embed import Embedder
-from rag.types import Answer, Citation, also_in_of
+from newsdesk.index.chunk import split_sentences
+from newsdesk.index.embed import Embedder
+from newsdesk.rag.types import Answer, Citation, also_in_of
 
 MIN_SENTENCE_WORDS = 4  # headlines and fragments are context, not answers
 MIN_SPAN_WORDS = 6  # a clause run shorter than this does not read as a statement on its own
@@ -726,7 +726,7 @@ FEATURE_NAMES = (
     "order_kept",
 )
 
-# Fitted by ``.venv/bin/python -m rag.calibrate /work/shared/eval/squad2-dev`` (L2-regularised logistic
+# Fitted by ``python -m newsdesk.rag.calibrate /work/shared/eval/squad2-dev`` (L2-regularised logistic
 # regression of "the evidence answers the question" over its 500 questions with the hybrid retriever,
 # k=5; bias shifted so that the default min_score 0.40 is the point where abstentions are 80% right
 # on the whole set). Held out (2-fold by article, threshold chosen on the other fold) the abstentions

@@ -14,11 +14,11 @@ from typing import Any
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
 
-from rag.answer import ExtractiveAnswerer
-from rag.news import parse_day, parse_until
-from rag.question import question_problem
-from rag.types import Answer
-from rag.verify import reconcile
+from newsdesk.rag.answer import ExtractiveAnswerer
+from newsdesk.rag.news import parse_day, parse_until
+from newsdesk.rag.question import question_problem
+from newsdesk.rag.types import Answer
+from newsdesk.rag.verify import reconcile
 
 
 @dataclass
