@@ -38,7 +38,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         "k": getattr(args, "k", None) if getattr(args, "command", "") == "ask" else None,
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
-        "auth": getattr(args, "auth", None),
+        "auth_file": getattr(args, "auth_file", None),
         "index_wait": getattr(args, "wait", None),
     }
     return Settings(**{name: value for name, value in flags.items() if value is not None})
@@ -132,9 +132,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.auth is not None:
+        print(
+            "newsdesk: --auth would show the password to every user of this machine (in `ps`); "
+            "put users in a file with `newsdesk passwd FILE USER` and pass --auth-file FILE, "
+            "or set NEWSDESK_AUTH=user:password in the environment",
+            file=sys.stderr,
+        )
+        return 2
     from newsdesk.ui.app import serve
 
     serve(settings_from(args))
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from newsdesk.ui.guard import set_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            print("newsdesk: the two passwords differ; nothing changed", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    set_password(Path(args.file), args.user, password)
+    print(f"{args.file}: {args.user} set (argon2 hash); serve with --auth-file {args.file}")
     return 0
 
 
@@ -189,8 +214,23 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve = with_db(sub.add_parser("serve", help="start the chat app (indexes seeds/ into an empty index)"))
     p_serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p_serve.add_argument("--port", type=int, help="port (default: 7860)")
-    p_serve.add_argument("--auth", help="require a login 'user:password' (or NEWSDESK_AUTH)")
+    p_serve.add_argument(
+        "--auth-file",
+        type=Path,
+        metavar="FILE",
+        help="require a login: users and password hashes made by `newsdesk passwd` (or NEWSDESK_AUTH_FILE; "
+        "NEWSDESK_AUTH=user:password also works)",
+    )
+    # --auth USER:PASS is refused with a message: a password on the command line shows in `ps`.
+    p_serve.add_argument("--auth", help=argparse.SUPPRESS)
     p_serve.set_defaults(run=cmd_serve)
+
+    p_passwd = sub.add_parser(
+        "passwd", help="add a user, or change a password, in an auth file (stored as an argon2 hash)"
+    )
+    p_passwd.add_argument("file", help="the auth file (created with mode 0600)")
+    p_passwd.add_argument("user")
+    p_passwd.set_defaults(run=cmd_passwd)
     return parser
 
 
@@ -201,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from newsdesk.index.store import IndexUnavailable
     from newsdesk.rag.rerank import RerankerNotFound
+    from newsdesk.ui.guard import CredentialsError
 
     try:
         return int(args.run(args))
@@ -216,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"newsdesk: {error}", file=sys.stderr)
         return 2
-    except (IndexUnavailable, RerankerNotFound) as error:
+    except (IndexUnavailable, RerankerNotFound, CredentialsError) as error:
         print(f"newsdesk: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

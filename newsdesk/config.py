@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -96,8 +96,32 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address the app binds to. Default: 127.0.0.1 (this machine)")
     port: int = Field(7860, description="Port of the app. Default: 7860")
-    auth: str | None = Field(None, description="'user:password' to require a login. Default: none")
-    concurrency: int = Field(8, ge=1, description="Questions answered at once by the app. Default: 8")
+    auth: str | None = Field(
+        None, description="'user:password' to require a login (environment only, never a flag). Default: none"
+    )
+    auth_file: Path | None = Field(
+        None,
+        description="File of users and argon2 password hashes (`newsdesk passwd FILE USER`) to require a "
+        "login. Default: none",
+    )
+    concurrency: int = Field(
+        8, ge=1, description="Questions answered at once by the app, over every route. Default: 8"
+    )
+    queue: int = Field(
+        32,
+        ge=0,
+        description="Questions that may wait for a slot; past that the app answers 503 (busy). Default: 32",
+    )
+    rate_limit: str = Field(
+        "120/minute",
+        description="Questions per client address (e.g. 120/minute; empty for none); past it 429. "
+        "Default: 120/minute",
+    )
+    login_attempts: str = Field(
+        "5/minute",
+        description="Failed logins per client address (e.g. 5/minute); past it every login waits (429). "
+        "Default: 5/minute",
+    )
     refresh_seconds: float = Field(
         5.0, gt=0, description="How often the app looks for articles indexed by other processes. Default: 5"
     )
@@ -124,14 +148,17 @@ class Settings(BaseSettings):
             return self.home / "mirrors" / f"{_slug(self.chroma_url)}-{self.collection}.sqlite"
         return self.index_dir / "lexical.sqlite"
 
-    def auth_pair(self) -> tuple[str, str] | None:
-        """The login as (user, password), or None when the app is open."""
-        if not self.auth:
-            return None
-        user, sep, password = self.auth.partition(":")
-        if not sep or not user or not password:
-            raise ValueError("NEWSDESK_AUTH / --auth must look like 'user:password'")
-        return user, password
+    @field_validator("rate_limit", "login_attempts")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value:
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError("use the form N/second, N/minute or N/hour, e.g. 5/minute") from None
+        return value
 
 
 def _slug(url: str) -> str:

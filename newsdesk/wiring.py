@@ -7,6 +7,7 @@ from functools import cached_property
 from newsdesk.config import Settings
 from newsdesk.index.embed import Embedder, OnnxEmbedder, available_cores
 from newsdesk.index.indexer import Indexer
+from newsdesk.index.lock import IndexBusy, index_lock
 from newsdesk.index.store import ChunkStore
 from newsdesk.rag.answer import ExtractiveAnswerer
 from newsdesk.rag.pipeline import NewsdeskQA
@@ -96,3 +97,22 @@ class Newsdesk:
             self.embedder, min_score=s.min_score, max_sentences=s.max_answer_sentences
         )
         return NewsdeskQA(retriever, answerer, max_question_chars=s.max_question_chars)
+
+    def repair_mirror(self) -> bool:
+        """Bring the BM25 mirror in line with Chroma if no indexing run is writing (one would do it).
+
+        Called by readers (``ask``, ``serve``) once at start: an interrupted run can leave the mirror
+        behind. The repair takes the writer's lock and a view opened under it, so it never races a
+        writer or trusts a view older than the mirror. Returns whether it ran.
+        """
+        store = self.store
+        if store.lexical is None:
+            return False
+        try:
+            with index_lock(self.settings.state_dir):
+                if store.is_open and not store.url:
+                    store.refresh_view()
+                store.sync_mirror()
+                return True
+        except IndexBusy:
+            return False

@@ -162,9 +162,17 @@ class Indexer:
             ):
                 yield
 
+    def _start_writing(self) -> None:
+        """Under the lock: read a view opened after any earlier writer finished, and repair the BM25
+        mirror if an interrupted run left it behind Chroma."""
+        if self.store.is_open and not self.store.url:  # opened before the lock: others may have written
+            self.store.refresh_view()
+        self.store.sync_mirror()
+
     def _index(
         self, articles: Sequence[Article], progress: Callable[[int, int], None] | None, prune: bool
     ) -> IndexReport:
+        self._start_writing()
         report = IndexReport()
         unique: dict[str, Article] = {}
         for article in articles:

@@ -176,18 +176,25 @@ class LexicalIndex:
         return int(value) if value else None
 
     def sync(self, source: ChunkSource) -> tuple[int, int]:
-        """Bring the mirror in line with the vector store; returns (added, removed) chunk counts."""
+        """Bring the mirror in line with the vector store; returns (added, removed) chunk counts.
+
+        Safe beside a writer that updates both: the mirror's ids are read before the store's, so a
+        chunk written meanwhile is never taken for a stale one, and missing chunks go in before stale
+        ones go out, so a reader never finds an article with no chunks.
+        """
         with self._sync_lock:
-            wanted = source.all_ids()
             have = self.ids()
-            stale = have - wanted
+            wanted = source.all_ids()
             missing = sorted(wanted - have)
-            if stale:
-                self.delete(stale)
+            stale = have - wanted
+            added = 0
             for start in range(0, len(missing), _BATCH):
                 got = source.get_chunks(missing[start : start + _BATCH])
                 self.upsert([g[0] for g in got], [g[1] for g in got], [g[2] for g in got])
-            return len(missing), len(stale)
+                added += len(got)
+            if stale:
+                self.delete(stale)
+            return added, len(stale)
 
     def search(self, query: str, n: int, filters: Filters | None = None) -> list[LexicalHit]:
         """The ``n`` best chunks by BM25 (higher is better), within the filters."""

@@ -9,10 +9,12 @@ Embeddings are always supplied by Newsdesk: Chroma's own default would download 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,8 @@ DEFAULT_SPACE = "all-MiniLM-L6-v2"
 before the space was recorded."""
 _PAGE = 5000
 _WRITE_BATCH = 1000  # chunks per Chroma upsert (its limit is about 5,000)
+_FRESH_SYSTEM = threading.Lock()
+"""Guards Chroma's process-wide system cache while a view opens its own system."""
 
 
 def chunk_id(article_id: str, content_hash: str, number: int) -> str:
@@ -69,8 +73,157 @@ class IndexUnavailable(RuntimeError):
     """The index folder cannot be opened; the message says how to fix it."""
 
 
+class ChunkView:
+    """One opened view of the collection: a question reads from one view from start to end.
+
+    Embedded Chroma keeps an in-memory view per opened system that does not follow other processes'
+    writes, so a serving process swaps in a fresh view when the index files change
+    (``ChunkStore.refresh_view``). The old view stays usable by the questions already reading from it
+    and is closed (its system stopped, its memory returned) when the last of them ends.
+    """
+
+    def __init__(self, collection: Collection, system: Any = None, generation: int = 0) -> None:
+        self.collection = collection
+        self.generation = generation
+        self._system = system
+        self._readers = 0
+        self._retired = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        """Count one more reader; False when the view is already closed (take the current one)."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._readers += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._readers -= 1
+            close = self._retired and self._readers == 0 and not self._closed
+            self._closed = self._closed or close
+        if close:
+            self._stop()
+
+    def retire(self) -> None:
+        """No new readers; close once the current ones are done."""
+        with self._lock:
+            self._retired = True
+            close = self._readers == 0 and not self._closed
+            self._closed = self._closed or close
+        if close:
+            self._stop()
+
+    def _stop(self) -> None:
+        if self._system is not None:
+            with contextlib.suppress(Exception):  # a half-stopped old view must not fail a refresh
+                self._system.stop()
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def all_ids(self) -> set[str]:
+        """Every chunk id in the collection."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            got = self.collection.get(include=[], limit=_PAGE, offset=offset)
+            ids.update(got["ids"])
+            if len(got["ids"]) < _PAGE:
+                return ids
+            offset += _PAGE
+
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of the given chunks that exist (a chunk deleted meanwhile is left out)."""
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return [
+            (i, str(d), dict(m))
+            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+            if d is not None and m is not None
+        ]
+
+    def embeddings_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of those of the given chunks this view holds (others are left out).
+
+        A view older than the BM25 mirror (another process has just written) may not know some ids,
+        and Chroma then fails the whole call: those are looked up one by one and the unknown ones
+        left out, so the retriever skips them until the next refresh.
+        """
+        if not ids:
+            return {}
+        try:
+            return self._vectors(ids)
+        except Exception:  # chromadb: "Error finding id"
+            found: dict[str, np.ndarray] = {}
+            for chunk in ids:
+                with contextlib.suppress(Exception):
+                    found.update(self._vectors([chunk]))
+            return found
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that the collection holds now (metadata is read from the database, which
+        is current even when this view's vector index is not)."""
+        if not ids:
+            return set()
+        return set(self.collection.get(ids=list(ids), include=[])["ids"])
+
+    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        vectors = got["embeddings"]
+        if vectors is None:
+            return {}
+        return {
+            i: np.asarray(v, dtype=np.float32)
+            for i, v in zip(got["ids"], vectors, strict=True)
+            if v is not None
+        }
+
+    def article_ids(self) -> set[str]:
+        """Every article id in the index."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            metas = got["metadatas"] or []
+            ids.update(str(m["article_id"]) for m in metas if m is not None)
+            if len(metas) < _PAGE:
+                return ids
+            offset += _PAGE
+
+    def search(
+        self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[StoredChunk]:
+        """The ``k`` chunks nearest to ``vector``, best first (fewer when the index holds fewer).
+
+        A chunk whose record was deleted after this view was opened (a replaced version) comes back
+        without text or metadata: it is left out, as a reader of the new version would not see it.
+        """
+        got = self.collection.query(
+            query_embeddings=np.asarray([vector], dtype=np.float32),
+            n_results=k,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = got["ids"][0]
+        docs = (got["documents"] or [[]])[0]
+        metas = (got["metadatas"] or [[]])[0]
+        dists = (got["distances"] or [[]])[0]
+        return [
+            StoredChunk(i, str(d), dict(m), 1.0 - float(dist))
+            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+            if d is not None and m is not None and dist is not None
+        ]
+
+
 class ChunkStore:
-    """A Chroma collection of chunks, opened lazily.
+    """A Chroma collection of chunks and its BM25 mirror, opened lazily.
+
+    Readers take a view with ``reading()`` and keep it for the whole question; a serving process
+    calls ``refresh_view`` (from one thread) to see other processes' writes. The BM25 mirror is
+    written only by its owner: an indexing run (under its lock), a reader that holds that lock, or,
+    with a Chroma server, the app process that keeps its own mirror.
 
     Args:
         path: folder of the embedded (persistent) Chroma.
@@ -100,7 +253,8 @@ class ChunkStore:
             if lexical_path is not None
             else None
         )
-        self._collection: Collection | None = None
+        self._view: ChunkView | None = None
+        self._generation = 0
         self._open_lock = threading.Lock()
 
     @property
@@ -108,52 +262,92 @@ class ChunkStore:
         """Where the chunks live, for messages."""
         return f"{self.url} (collection {self.collection_name})" if self.url else str(self.path)
 
+    def view(self) -> ChunkView:
+        """The current view, opened on first use (an unusable index fails here, with its message)."""
+        view = self._view
+        if view is None:
+            with self._open_lock:
+                if self._view is None:
+                    self._view = self._open_view()
+                view = self._view
+        return view
+
     @property
     def collection(self) -> Collection:
-        if self._collection is None:
-            with self._open_lock:
-                if self._collection is None:
-                    collection = self._open()
-                    self._collection = collection
-                    self.refresh_lexical(full=False)
-        return self._collection
+        """The current view's collection (the write path's handle)."""
+        return self.view().collection
+
+    @property
+    def is_open(self) -> bool:
+        return self._view is not None
+
+    @property
+    def generation(self) -> int:
+        """How many views this store has opened: it grows with each refresh."""
+        return self._generation
 
     def open(self) -> None:
         """Open the collection now (an unusable index fails here, with its message)."""
-        _ = self.collection
+        self.view()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[ChunkView]:
+        """The current view, kept open for the ``with`` block even if a refresh replaces it meanwhile."""
+        while True:
+            view = self.view()
+            if view.enter():
+                break
+        try:
+            yield view
+        finally:
+            view.leave()
+
+    def refresh_view(self) -> ChunkView:
+        """Read from a freshly opened view from now on; the old one closes when its last reader ends.
+
+        The new view is opened before the swap, so readers never wait for it, and a failed open
+        leaves the old view in place.
+        """
+        fresh = self._open_view()
+        with self._open_lock:
+            old, self._view = self._view, fresh
+        if old is not None:
+            old.retire()
+        return fresh
 
     def data_version(self) -> float | None:
-        """When the embedded store's files last changed (None with a server), to notice other writers."""
+        """A number that changes when any process writes to the embedded store (None with a server).
+
+        It is the position of Chroma's write log (every add, update and delete appends to it), read
+        from the database file without opening Chroma; the files' modification time is the fallback.
+        Opening a view writes to the file but not to the log, so a refresh does not call for another.
+        """
         if self.url:
             return None
+        database = self.path / "chroma.sqlite3"
+        with contextlib.suppress(sqlite3.Error):
+            db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                row = db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
+                return float(row[0] or 0)
+            finally:
+                db.close()
         stamps = [p.stat().st_mtime for p in self.path.glob("chroma.sqlite3*") if p.is_file()]
         return max(stamps, default=0.0)
 
-    def reopen(self) -> None:
-        """See writes made by another process since this one opened the embedded store.
+    def sync_mirror(self, full: bool = False, view: ChunkView | None = None) -> tuple[int, int]:
+        """Bring the BM25 mirror in line with a view of Chroma; returns (added, removed) chunk counts.
 
-        Embedded Chroma keeps one cached system per folder and process, whose in-memory view does
-        not follow other processes; dropping the cache makes the next access open a fresh view
-        (requests already running keep the old one).
-        """
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        with self._open_lock:
-            if not self.url:
-                SharedSystemClient.clear_system_cache()
-            self._collection = None
-
-    def refresh_lexical(self, full: bool = False) -> tuple[int, int]:
-        """Bring the lexical mirror in line with Chroma (after a crash, or another process's writes).
-
-        Without ``full``, the id sets are compared only when the counts differ, which is what any
-        interrupted write leaves behind; ``full`` compares them always (periodic refresh in the app).
+        Only the mirror's owner calls this (see the class), with a view opened after the writes it
+        must see. Without ``full``, the id sets are compared only when the counts differ, which is
+        what an interrupted write leaves behind.
         """
         if self.lexical is None:
             return (0, 0)
-        if not full and self.lexical.count() == self.count():
+        source = view if view is not None else self.view()
+        if not full and self.lexical.count() == source.count():
             return (0, 0)
-        return self.lexical.sync(self)
+        return self.lexical.sync(source)
 
     def lease_collection(self) -> Any:
         """The server's small side collection that holds the writer lease (see ``index.lock``)."""
@@ -187,9 +381,21 @@ class ChunkStore:
         if self.path.exists() and not self.path.is_dir():
             raise IndexUnavailable(f"index path {self.path} is a file, not a folder: pass another --db")
         self.path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.path), settings=settings)
+        from chromadb.api.shared_system_client import SharedSystemClient
 
-    def _open(self) -> Collection:
+        # Chroma caches one system per folder and process; a view needs its own, opened now, so that
+        # it sees every write made so far and can be stopped on its own when it is retired.
+        with _FRESH_SYSTEM:
+            SharedSystemClient.clear_system_cache()
+            return chromadb.PersistentClient(path=str(self.path), settings=settings)
+
+    def _open_view(self) -> ChunkView:
+        collection, system = self._open()
+        self._generation += 1
+        return ChunkView(collection, system, self._generation)
+
+    def _open(self) -> tuple[Collection, Any]:
+        """The collection, checked, and (embedded) the Chroma system that serves it."""
         try:
             client = self._client()
             metadata: dict[str, Any] = {"hnsw:space": "cosine", "newsdesk_schema": SCHEMA_VERSION}
@@ -226,10 +432,16 @@ class ChunkStore:
                 f"run embeds with {self.space!r}: their vectors cannot be compared. Set "
                 f"NEWSDESK_EMBEDDING_MODEL back, or index into another --db (or NEWSDESK_COLLECTION)"
             )
-        return collection
+        return collection, None if self.url else client._system
 
     def count(self) -> int:
-        return int(self.collection.count())
+        with self.reading() as view:
+            return view.count()
+
+    def article_ids(self) -> set[str]:
+        """Every article id in the index."""
+        with self.reading() as view:
+            return view.article_ids()
 
     def stored_versions(self, article_ids: Sequence[str]) -> dict[str, StoredVersion]:
         """What the index holds for each of ``article_ids`` (absent ids are left out)."""
@@ -304,74 +516,6 @@ class ChunkStore:
                 self.collection.delete(ids=doomed)
                 if self.lexical is not None:
                     self.lexical.delete(doomed)
-
-    def all_ids(self) -> set[str]:
-        """Every chunk id in the collection."""
-        ids: set[str] = set()
-        offset = 0
-        while True:
-            got = self.collection.get(include=[], limit=_PAGE, offset=offset)
-            ids.update(got["ids"])
-            if len(got["ids"]) < _PAGE:
-                return ids
-            offset += _PAGE
-
-    def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
-        """(id, text, metadata) of the given chunks."""
-        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
-        return [
-            (i, str(d), dict(m))
-            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-        ]
-
-    def embeddings_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of the given chunks (to score lexical-only hits by similarity too)."""
-        if not ids:
-            return {}
-        try:
-            got = self.collection.get(ids=list(ids), include=["embeddings"])
-        except Exception:  # chromadb: "Error finding id": this process's view of an embedded index is
-            # older than the BM25 mirror, which another process's indexing run has just updated
-            self.reopen()
-            try:
-                got = self.collection.get(ids=list(ids), include=["embeddings"])
-            except Exception:
-                return {}  # not visible yet: those hits are scored by BM25 alone this once
-        vectors = got["embeddings"]
-        if vectors is None:
-            return {}
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], vectors, strict=True)}
-
-    def article_ids(self) -> set[str]:
-        """Every article id in the index."""
-        ids: set[str] = set()
-        offset = 0
-        while True:
-            got = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            metas = got["metadatas"] or []
-            ids.update(str(m["article_id"]) for m in metas)
-            if len(metas) < _PAGE:
-                return ids
-            offset += _PAGE
-
-    def search(
-        self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
-    ) -> list[StoredChunk]:
-        """The ``k`` chunks nearest to ``vector``, best first (fewer when the index holds fewer)."""
-        got = self.collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=k,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        ids = got["ids"][0]
-        docs = (got["documents"] or [[]])[0]
-        metas = (got["metadatas"] or [[]])[0]
-        dists = (got["distances"] or [[]])[0]
-        return [
-            StoredChunk(i, str(d), dict(m), 1.0 - float(dist))
-            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
-        ]
 
     def set_also_in(self, article_id: str, also_in: str | None) -> int:
         """Set the ``also_in`` metadata of every chunk of an article (None removes it).

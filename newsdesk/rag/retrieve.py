@@ -28,7 +28,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from newsdesk.index.embed import Embedder
 from newsdesk.index.lexical import Filters
-from newsdesk.index.store import ChunkStore
+from newsdesk.index.store import ChunkStore, ChunkView
 from newsdesk.rag.news import NewsHints, hints_for, parse_day, parse_until
 from newsdesk.rag.rerank import CrossEncoderReranker
 
@@ -133,7 +133,33 @@ class NewsRetriever(BaseRetriever):
             parse_day(kwargs["since"]) if kwargs.get("since") else None,
             parse_until(kwargs["until"]) if kwargs.get("until") else None,
         )
-        self.store.open()  # before the BM25 mirror beside it: an unusable index is reported as such
+        with self.store.reading() as view:  # one view for the whole question, even across a refresh
+            return self._retrieve(view, query, k, hard)
+
+    def _fill_cosines(self, view: ChunkView, pool: dict[str, _Candidate], vector: np.ndarray) -> None:
+        """Passages found only by BM25 get their cosine from their stored vectors.
+
+        While another process writes, the BM25 mirror and this view of Chroma can differ for a
+        moment. A passage Chroma no longer holds (replaced) is left out; one written after this
+        view was opened (its vector is not in the view yet) is embedded here, so a reader sees the
+        new version of an article as soon as it is written, not only after the next refresh.
+        """
+        missing = [c.id for c in pool.values() if c.cosine is None]
+        stored = view.embeddings_of(missing)
+        unresolved = [chunk_id for chunk_id in missing if chunk_id not in stored]
+        current = view.existing(unresolved) if unresolved else set()
+        fresh = [chunk_id for chunk_id in unresolved if chunk_id in current]
+        if fresh:
+            texts = [held_text(pool[chunk_id]) for chunk_id in fresh]
+            embedded = self.embedder.embed_documents(texts)
+            stored.update(zip(fresh, (np.asarray(v, dtype=np.float32) for v in embedded), strict=True))
+        for chunk_id in missing:
+            if chunk_id in stored:
+                pool[chunk_id].cosine = float(stored[chunk_id] @ vector)
+            else:
+                del pool[chunk_id]
+
+    def _retrieve(self, view: ChunkView, query: str, k: int, hard: Filters) -> list[Document]:
         vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         pool: dict[str, _Candidate] = {}
         hints = self.hints(query)
@@ -146,7 +172,7 @@ class NewsRetriever(BaseRetriever):
         # that match those are picked from them. (Searches filtered on metadata took seconds at 100k
         # chunks in Chroma, and a few hundred ms in SQLite.)
         depth = self.candidates * (self.hint_depth if hinted else 1)
-        dense = self.store.search(vector, depth, where=chroma_where(hard))
+        dense = view.search(vector, depth, where=chroma_where(hard))
         lexical = self.store.lexical.search(query, depth, hard or None) if self.store.lexical else []
         for filters in [hard, *hinted]:
             for hit in [h for h in dense if passes(filters, h.metadata)][: self.candidates]:
@@ -156,14 +182,14 @@ class NewsRetriever(BaseRetriever):
                     lexical_hit.id, _Candidate(lexical_hit.id, lexical_hit.text, lexical_hit.metadata)
                 )
                 candidate.bm25 = lexical_hit.bm25
-        self._fill_cosines(pool, vector)
+        self._fill_cosines(view, pool, vector)
         best_bm25 = max((c.bm25 for c in pool.values()), default=0.0) or 1.0
         for c in pool.values():
             c.hinted |= matched_hints(c.metadata, hints)
             c.fused = (
                 (c.cosine or 0.0) + self.lexical_weight * c.bm25 / best_bm25 + self.hint_bonus * len(c.hinted)
             )
-        ranked = sorted(pool.values(), key=lambda c: c.fused, reverse=True)
+        ranked = one_version_per_article(sorted(pool.values(), key=lambda c: c.fused, reverse=True))
         if self.reranker is not None:
             ranked = rerank(ranked, query, self.reranker, self.rerank_depth)
         chosen = diversify(ranked, k, self.max_per_article)
@@ -181,13 +207,27 @@ class NewsRetriever(BaseRetriever):
             for c in chosen
         ]
 
-    def _fill_cosines(self, pool: dict[str, _Candidate], vector: np.ndarray) -> None:
-        """Passages found only by BM25 get their cosine from their stored vectors."""
-        missing = [c.id for c in pool.values() if c.cosine is None]
-        stored = self.store.embeddings_of(missing)
-        for chunk_id in missing:
-            if chunk_id in stored:
-                pool[chunk_id].cosine = float(stored[chunk_id] @ vector)
+
+def held_text(candidate: _Candidate) -> str:
+    """What the index embedded for a passage (headline and text, as ``embedding_text`` does)."""
+    title = str(candidate.metadata.get("title", ""))
+    return f"{title}\n{candidate.text}" if title and not candidate.text.startswith(title) else candidate.text
+
+
+def one_version_per_article(ranked: list[_Candidate]) -> list[_Candidate]:
+    """Passages of the version of each article that ranks best: never a mix of an old and a new one.
+
+    While an article is replaced, its old and new chunks may both be found for a moment (new ones
+    are written before old ones are deleted); a reader sees one version or the other.
+    """
+    version: dict[str, object] = {}
+    kept = []
+    for candidate in ranked:
+        article = str(candidate.metadata.get("article_id", candidate.id))
+        content = candidate.metadata.get("content_hash")
+        if version.setdefault(article, content) == content:
+            kept.append(candidate)
+    return kept
 
 
 def passes(filters: Filters, metadata: dict[str, Any]) -> bool:

@@ -1,40 +1,28 @@
-"""The Gradio chat and the HTTP API, served together by one FastAPI app.
+"""The app: the JSON API and the chat, served together by one FastAPI app behind one set of guards.
 
-Article text is untrusted: everything taken from an article is escaped for HTML *and* Markdown
-before the chat renders it, so it can neither run as script nor pull an image from elsewhere.
-Routes: ``/`` the chat; ``/api/ask`` JSON answers (the ``ask --json`` contract); ``/healthz``.
-With ``auth`` set, the chat asks for a login and the JSON API wants HTTP Basic credentials.
+Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
+contract); ``/healthz``. With users configured, the chat asks for a login and the JSON API wants
+HTTP Basic credentials; failed logins are throttled per client.
 """
 
 from __future__ import annotations
 
-import html
-import re
-import secrets
+import base64
+import contextlib
+import os
 import sys
-import threading
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, status
+import anyio
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel
 
-from newsdesk.cli import go_offline
 from newsdesk.config import Settings
-from newsdesk.rag.types import Answer
+from newsdesk.index.follow import IndexFollower
+from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
 from newsdesk.wiring import Newsdesk
-
-if TYPE_CHECKING:
-    import gradio as gr
-
-EXAMPLE_QUESTIONS = [
-    "Who is visiting Beijing for security talks?",
-    "Where will Russia's Su-57 fighter be shown?",
-    "What did Maria Zakharova say about the partnership?",
-]
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$=:^])")
-_SAFE_URL = re.compile(r"^https?://[^\s<>()\"'`\\]+$")
-
 
 _BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves annotations from globals
 
@@ -48,204 +36,259 @@ class AskRequest(BaseModel):
     until: str | None = None
 
 
-def escape_untrusted(text: str) -> str:
-    """Text from an article, made inert for the chat's Markdown and HTML renderer."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
-
-
-def render_answer(answer: Answer) -> str:
-    """The chat message: the answer with its markers, then each cited source with its quote."""
-    body = escape_untrusted(answer.answer)
-    body = re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", body)  # restore our own markers, in bold
-    if not answer.citations:
-        return body
-    lines = [body, "", "**Sources**", ""]
-    for c in answer.citations:
-        title = escape_untrusted(c.title or c.url or c.article_id)
-        meta = " · ".join(escape_untrusted(part) for part in (c.source, c.published) if part)
-        link = (
-            f" — [link]({c.url})"
-            if _SAFE_URL.match(c.url)
-            else (f" — {escape_untrusted(c.url)}" if c.url else "")
-        )
-        lines.append(f"**[{c.n}]** {title}" + (f" ({meta})" if meta else "") + link)
-        if c.also_in:
-            others = ", ".join(
-                escape_untrusted(
-                    " ".join(
-                        part for part in (o.get("source") or o.get("url", ""), o.get("published", "")) if part
-                    )
-                )
-                for o in c.also_in
-            )
-            lines.append(f"Also reported by: {others}")
-        lines.append(f"> {escape_untrusted(c.quote)}")
-        lines.append("")
-    return "\n".join(lines).rstrip()
-
-
-def build_blocks(desk: Newsdesk) -> gr.Blocks:
-    """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``."""
+def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
+    """FastAPI app with the JSON API and the chat mounted at ``/``, behind one set of guards."""
     import gradio as gr
 
-    def respond(
-        message: str,
-        history: list[dict[str, Any]],
-        sources: list[str] | None = None,
-        since: str = "",
-        until: str = "",
-    ) -> tuple[list[dict[str, Any]], str]:
-        answer = desk.qa.ask(message or "", source=sources or None, since=since or None, until=until or None)
-        shown_question = escape_untrusted((message or "").strip()[:300]) or "…"
-        history = [
-            *(history or []),
-            {"role": "user", "content": shown_question},
-            {"role": "assistant", "content": render_answer(answer)},
-        ]
-        return history, ""
-
-    def ask(
-        question: str, source: list[str] | None = None, since: str = "", until: str = ""
-    ) -> dict[str, Any]:
-        """The ``ask --json`` contract; ``source``, ``since`` and ``until`` are optional filters."""
-        return desk.qa.ask(
-            question or "", source=source or None, since=since or None, until=until or None
-        ).to_dict()
-
-    def known_sources() -> Any:
-        lexical = desk.store.lexical
-        return gr.Dropdown(choices=lexical.sources() if lexical is not None else [])
-
-    with gr.Blocks(title="Newsdesk") as blocks:
-        gr.Markdown(
-            "## Newsdesk\nAsk about the indexed news articles. Every sentence of an answer cites the "
-            "passage it rests on; when the articles do not hold the answer, Newsdesk says so."
-        )
-        chatbot = gr.Chatbot(
-            label="Newsdesk",
-            height=520,
-            sanitize_html=True,
-            allow_tags=False,
-            latex_delimiters=[],
-            feedback_options=None,
-            elem_id="newsdesk-chat",
-        )
-        with gr.Row():
-            question = gr.Textbox(
-                placeholder="Ask a question about the articles…",
-                show_label=False,
-                scale=8,
-                elem_id="newsdesk-question",
-            )
-            send = gr.Button("Ask", variant="primary", scale=1, elem_id="newsdesk-ask")
-        with gr.Accordion("Filters", open=False), gr.Row():
-            sources = gr.Dropdown(
-                choices=[], value=[], multiselect=True, label="Outlets", elem_id="newsdesk-sources", scale=2
-            )
-            since = gr.Textbox(
-                value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="newsdesk-since"
-            )
-            until = gr.Textbox(
-                value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
-            )
-        gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Try")
-        inputs = [question, chatbot, sources, since, until]
-        question.submit(respond, inputs, [chatbot, question], api_name="chat")
-        send.click(respond, inputs, [chatbot, question], api_visibility="private")
-        blocks.load(known_sources, None, sources, api_visibility="private")
-        gr.api(ask, api_name="ask")
-    return blocks
-
-
-def build_app(desk: Newsdesk) -> FastAPI:
-    """FastAPI app with the JSON API and the chat mounted at ``/``."""
-    import gradio as gr
+    from newsdesk.ui.chat import build_blocks
 
     settings = desk.settings
-    login = settings.auth_pair()
+    guards = guards or Guards.from_settings(settings)
+    credentials = guards.credentials
+    # Threads for the JSON API: the questions answered plus those allowed to wait, no more.
+    api_threads = anyio.CapacityLimiter(settings.concurrency + settings.queue)
 
-    def require_login(credentials: Annotated[HTTPBasicCredentials | None, Depends(_BASIC_AUTH)]) -> None:
-        if login is None:
+    def require_login(
+        request: Request, credentials_given: Annotated[HTTPBasicCredentials | None, Depends(_BASIC_AUTH)]
+    ) -> None:
+        if credentials is None:
             return
-        ok = credentials is not None and (
-            secrets.compare_digest(credentials.username, login[0])
-            and secrets.compare_digest(credentials.password, login[1])
-        )
-        if not ok:
+        client = client_of(request)
+        wait = guards.limits.login_blocked(client)
+        if wait:
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "login required", headers={"WWW-Authenticate": "Basic"}
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"too many failed logins; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
             )
+        if credentials_given is not None and credentials.verify(
+            credentials_given.username, credentials_given.password
+        ):
+            return
+        if credentials_given is not None:
+            guards.limits.login_failed(client)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "login required", headers={"WWW-Authenticate": "Basic"}
+        )
 
     app = FastAPI(title="Newsdesk", docs_url="/api/docs", openapi_url="/api/openapi.json")
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "chunks": desk.store.count()}
+        follower = guards.follower
+        return {
+            "status": "ok",
+            "chunks": desk.store.count(),
+            **guards.gate.stats(),
+            "generation": desk.store.generation,
+            "refreshed": follower.refreshed if follower is not None else "",
+            "refresh_error": follower.last_error if follower is not None else "",
+        }
+
+    async def answer_json(request: Request, question: Any, source: Any, since: Any, until: Any) -> Any:
+        problem = api_input_problem(question, source, since, until)
+        if problem is not None:
+            return JSONResponse({"detail": problem}, status_code=422)
+        wait = guards.limits.ask_allowed(client_of(request))
+        if wait:
+            return JSONResponse(
+                {"detail": f"too many questions; try again in {wait} s"},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
+
+        def run() -> dict[str, Any]:
+            with guards.gate.slot():
+                return desk.qa.ask(question, source, since, until).to_dict()
+
+        try:
+            guards.gate.admit()
+            return await anyio.to_thread.run_sync(run, limiter=api_threads)
+        except Busy as busy:
+            return JSONResponse(
+                {"detail": str(busy)}, status_code=503, headers={"Retry-After": str(busy.retry_after)}
+            )
 
     @app.post("/api/ask", dependencies=[Depends(require_login)])
-    def api_ask(request: AskRequest) -> dict[str, Any]:
-        return desk.qa.ask(request.question, request.source, request.since, request.until).to_dict()
+    async def api_ask(request: Request, body: AskRequest) -> Any:
+        return await answer_json(request, body.question, body.source, body.since, body.until)
 
     @app.get("/api/ask", dependencies=[Depends(require_login)])
-    def api_ask_get(q: str = "") -> dict[str, Any]:
-        return desk.qa.ask(q).to_dict()
+    async def api_ask_get(request: Request, q: str = "") -> Any:
+        return await answer_json(request, q, None, None, None)
 
-    blocks = build_blocks(desk)
-    blocks.queue(default_concurrency_limit=settings.concurrency, max_size=256)
-    return gr.mount_gradio_app(
+    blocks = build_blocks(desk, guards)
+    blocks.queue(
+        default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
+    )
+    mounted = gr.mount_gradio_app(
         app,
         blocks,
         path="/",
-        auth=login,
+        auth=credentials.verify if credentials is not None else None,
         server_name=settings.host,
         server_port=settings.port,
         footer_links=["api"],
         ssr_mode=False,
     )
+    if credentials is not None:
+        mounted.add_middleware(ChatGuard, guards=guards, chat=gradio_app_of(mounted))
+    return mounted
+
+
+def gradio_app_of(app: FastAPI) -> Any:
+    """The Gradio app mounted inside ``app`` (it keeps the chat's login sessions)."""
+    for route in app.routes:
+        inner = getattr(route, "app", None)
+        if inner is not None and hasattr(inner, "tokens") and hasattr(inner, "cookie_id"):
+            return inner
+    raise RuntimeError("no Gradio app is mounted")
+
+
+# Gradio routes that must answer before a login (the login page itself needs them).
+_OPEN_CHAT_PATHS = ("/gradio_api/login_check", "/gradio_api/startup-events", "/gradio_api/app_id")
+
+
+class ChatGuard:
+    """ASGI middleware for the chat's own routes when a login is required.
+
+    Throttles failed logins on ``POST /login`` (429 with Retry-After once a client has failed
+    ``login_attempts`` times in the window, even with the right password), and turns away requests
+    to ``/gradio_api/...`` that carry neither a login session nor valid HTTP Basic credentials
+    (some of Gradio's routes, such as ``/gradio_api/cancel``, do not check the login themselves).
+    """
+
+    def __init__(self, app: Any, guards: Guards, chat: Any) -> None:
+        self.app = app
+        self.guards = guards
+        self.chat = chat
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+
+        request = Request(scope)
+        path = scope["path"].rstrip("/")
+        client = client_of(request)
+        if path == "/login" and scope["method"] == "POST":
+            wait = self.guards.limits.login_blocked(client)
+            if wait:
+                await JSONResponse(
+                    {"detail": f"too many failed logins; try again in {wait} s"},
+                    status_code=429,
+                    headers={"Retry-After": str(wait)},
+                )(scope, receive, send)
+                return
+            await self.app(scope, receive, self._watch_login(send, client))
+            return
+        if path.startswith("/gradio_api/") and path not in _OPEN_CHAT_PATHS and not self._logged_in(request):
+            await JSONResponse({"detail": "login required"}, status_code=401)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _watch_login(self, send: Any, client: str) -> Any:
+        async def watched(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                self.guards.limits.login_failed(client)
+            await send(message)
+
+        return watched
+
+    def _logged_in(self, request: Any) -> bool:
+        cookie_id = self.chat.cookie_id
+        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+            token = request.cookies.get(name)
+            if token and token in self.chat.tokens:
+                return True
+        header = request.headers.get("authorization", "")
+        credentials = self.guards.credentials
+        if header.lower().startswith("basic ") and credentials is not None:
+            try:
+                user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return False
+            return credentials.verify(user, password)
+        return False
 
 
 def prepare_index(desk: Newsdesk) -> None:
-    """On first start with an empty index, index the seed articles."""
+    """On first start with an empty index, index the seed articles; repair the BM25 mirror if needed."""
     if desk.store.count() == 0 and desk.settings.seeds.is_dir():
         report = desk.indexer.index_paths([desk.settings.seeds])
         print(f"newsdesk: empty index, indexed seeds: {report.summary()}", file=sys.stderr)
+    else:
+        desk.repair_mirror()
 
 
-def follow_index(desk: Newsdesk, every_seconds: float, stop: threading.Event) -> None:
-    """Keep a running app in step with writers in other processes (``newsdesk index`` runs).
+def check_port_free(host: str, port: int) -> None:
+    """Fail before any slow start-up when the address is taken, with a message that says what to do."""
+    import errno
+    import socket
 
-    Embedded store: when its files change, reopen it and bring the BM25 mirror in line. Chroma
-    server: compare counts on every tick and the full id sets every twelfth tick.
-    """
-    store = desk.store
-    seen = store.data_version()
-    tick = 0
-    while not stop.wait(every_seconds):
-        tick += 1
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            version = store.data_version()
-            if version is not None and version != seen:
-                seen = version
-                store.reopen()
-                store.refresh_lexical(full=True)
-            elif version is None:
-                store.refresh_lexical(full=tick % 12 == 0)
-        except Exception as error:  # keep serving; the next tick tries again
-            print(f"newsdesk: index refresh failed: {error}", file=sys.stderr)
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ValueError(
+                    f"port {port} on {host} is already in use (another `newsdesk serve`?); "
+                    f"stop it or pass another --port (or NEWSDESK_PORT)"
+                ) from None
+            raise ValueError(f"cannot listen on {host}:{port} ({error.strerror or error})") from None
+
+
+def limit_malloc_arenas() -> None:
+    """Fewer glibc malloc arenas: each refresh opens a view whose threads would otherwise leave memory
+    spread over new arenas that never shrink (RSS grew with every refresh; measured flat with 2)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if sys.platform.startswith("linux") and name:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
 
 
 def serve(settings: Settings) -> None:
-    """Index seeds if needed, load the model, then serve until interrupted."""
-    go_offline()
+    """Index seeds if needed, load the model, then serve until interrupted or terminated.
+
+    SIGTERM and Ctrl-C stop accepting questions, give those in flight a few seconds, then end the
+    process whatever its threads are doing.
+    """
+    limit_malloc_arenas()
+    check_port_free(settings.host, settings.port)
     import uvicorn
 
+    guards = Guards.from_settings(settings)
     desk = Newsdesk(settings)
     prepare_index(desk)
     desk.embedder.warm_up()
-    app = build_app(desk)
-    stop = threading.Event()
-    threading.Thread(
-        target=follow_index, args=(desk, settings.refresh_seconds, stop), name="follow-index", daemon=True
-    ).start()
-    print(f"newsdesk: serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    app = build_app(desk, guards)
+    guards.follower = IndexFollower(desk.store, settings.refresh_seconds)
+
+    @app.on_event("startup")
+    async def announce() -> None:
+        assert guards.follower is not None
+        guards.follower.start()
+        print(f"newsdesk: serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5
+        )
+    )
+    try:
+        server.run()
+    finally:
+        guards.follower.stop()
+    if not server.started:
+        raise ValueError(f"could not start serving on {settings.host}:{settings.port} (see the log above)")
+    print("newsdesk: stopped", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # questions still running in worker threads must not keep a stopped server alive

@@ -156,7 +156,8 @@ def index_snapshot(db: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         assert per_article[article_id] == n_chunks, f"{article_id} has missing or extra chunks"
     # The nearest neighbours of a few stored vectors: the vector index answers, and agrees.
     probes = sorted(vectors)[:: max(1, len(vectors) // 5)]
-    neighbours = {p: [c.id for c in store.search(vectors[p], 3)][:1] for p in probes}
+    with store.reading() as view:
+        neighbours = {p: [c.id for c in view.search(vectors[p], 3)][:1] for p in probes}
     state = {
         "chunk_ids": sorted(chunks),
         "chunks": chunks,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from newsdesk.index.lexical import Filters, LexicalIndex, match_expression
 from newsdesk.wiring import Newsdesk
@@ -83,13 +84,43 @@ def test_mirror_follows_chroma_and_repairs_a_missed_write(make_desk: Callable[..
     desk = make_desk()
     desk.indexer.index_paths([SEED_ARTICLE])
     lexical = desk.store.lexical
-    assert lexical is not None and lexical.ids() == desk.store.all_ids()
+    with desk.store.reading() as view:
+        truth = view.all_ids()
+    assert lexical is not None and lexical.ids() == truth
     # A crash between the Chroma write and the lexical write leaves the mirror behind:
     lexical.delete(list(lexical.ids())[:2])
     lexical.upsert(["ghost"], ["A chunk Chroma never had."], [META])
-    reopened = make_desk(collection=desk.settings.collection, chroma_url=desk.settings.chroma_url)
-    assert reopened.store.count() == len(desk.store.all_ids())  # opening the store compares and repairs
-    assert reopened.store.lexical is not None and reopened.store.lexical.ids() == desk.store.all_ids()
+    reader = make_desk(collection=desk.settings.collection, chroma_url=desk.settings.chroma_url)
+    assert reader.repair_mirror()  # a reader with no indexing run going repairs it, under the lock
+    assert reader.store.lexical is not None and reader.store.lexical.ids() == truth
+    # ... and so does the next indexing run, before it writes anything.
+    lexical.delete(list(lexical.ids())[:1])
+    desk.indexer.index_paths([SEED_ARTICLE])
+    assert lexical.ids() == truth
+
+
+class _WriterDuringSync:
+    """A vector store whose id listing races a writer that adds a chunk to both stores meanwhile."""
+
+    def __init__(self, mirror: LexicalIndex) -> None:
+        self.mirror = mirror
+        self.ids = {"1", "2"}
+
+    def all_ids(self) -> set[str]:
+        listed = set(self.ids)
+        self.ids.add("new")  # written to Chroma, then to the mirror, after the listing above
+        self.mirror.upsert(["new"], ["A chunk written meanwhile."], [META])
+        return listed
+
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        return [(i, f"text {i}", META) for i in ids if i in self.ids]
+
+
+def test_a_sync_beside_a_writer_never_drops_what_the_writer_just_wrote(tmp_path: Path) -> None:
+    mirror = LexicalIndex(tmp_path / "lex.sqlite")
+    mirror.upsert(["1", "gone"], ["one", "an old chunk"], [META, META])
+    assert mirror.sync(_WriterDuringSync(mirror)) == (1, 1)  # "2" added, "gone" removed
+    assert mirror.ids() == {"1", "2", "new"}
 
 
 def test_without_hybrid_there_is_no_lexical_file(make_desk: Callable[..., Newsdesk]) -> None:

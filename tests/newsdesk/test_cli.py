@@ -296,3 +296,36 @@ def test_index_wait_is_a_flag_and_a_bad_setting_is_a_clear_error(tmp_path: Path)
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "NEWSDESK_INDEX_WAIT (or its flag) is invalid" in result.stderr and "'soon'" in result.stderr
+
+
+# ---- serve: logins never on the command line, a busy port said plainly ----
+
+
+def test_passwd_writes_a_hash_and_serve_refuses_a_password_on_the_command_line(tmp_path: Path) -> None:
+    auth = tmp_path / "users.txt"
+    made = subprocess.run(
+        [sys.executable, "-m", "newsdesk.cli", "passwd", str(auth), "ann"],
+        input="s3cret\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    assert auth.read_text().count("ann:$argon2") == 1 and "s3cret" not in auth.read_text()
+    refused = newsdesk("serve", "--db", str(tmp_path / "index"), "--auth", "ann:s3cret")
+    assert refused.returncode == 2
+    assert "--auth-file" in refused.stderr and "ps" in refused.stderr
+    assert not (tmp_path / "index").exists()
+
+
+def test_serve_on_a_busy_port_says_so_and_exits_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = newsdesk("serve", "--db", str(tmp_path / "index"), "--port", str(port))
+    assert result.returncode == 2
+    assert f"port {port}" in result.stderr and "already in use" in result.stderr and "--port" in result.stderr
+    assert "serving on" not in result.stderr and "Traceback" not in result.stderr

@@ -34,11 +34,11 @@ def test_bad_values_are_rejected_with_the_setting_named(monkeypatch: pytest.Monk
         Settings()
 
 
-def test_login_must_be_user_and_password() -> None:
-    assert Settings(auth="ann:s3cret").auth_pair() == ("ann", "s3cret")
-    assert Settings().auth_pair() is None
-    with pytest.raises(ValueError, match="user:password"):
-        Settings(auth="ann").auth_pair()
+def test_rate_limits_must_be_written_as_the_limits_library_reads_them() -> None:
+    assert Settings(rate_limit="10/second", login_attempts="3/hour").login_attempts == "3/hour"
+    assert Settings(rate_limit="").rate_limit == ""
+    with pytest.raises(ValidationError, match="5/minute"):
+        Settings(login_attempts="five a minute")
 
 
 def test_server_mode_keeps_local_state_per_server_and_collection() -> None:

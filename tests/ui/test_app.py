@@ -19,7 +19,7 @@ import pytest
 from gradio_client import Client
 
 from newsdesk.rag.types import Answer, Citation
-from newsdesk.ui.app import escape_untrusted, render_answer
+from newsdesk.ui.render import escape_untrusted, render_answer
 
 QUESTION = "Who is visiting Beijing for security talks?"
 

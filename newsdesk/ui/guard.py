@@ -1,0 +1,266 @@
+"""What keeps a shared demo answering: one concurrency limit for every route, per-client rate limits,
+hashed logins with throttling.
+
+- ``AskGate``: at most ``concurrency`` questions are answered at once, over the JSON API and the chat
+  together; up to ``queue`` more wait for a slot; past that a question is turned away at once
+  (HTTP 503 with Retry-After) instead of piling up threads.
+- ``ClientLimits``: asks per client address and failed logins per client address, counted in moving
+  windows by the ``limits`` library; past either, HTTP 429 with Retry-After.
+- ``Credentials``: users and argon2 password hashes (``argon2-cffi``), read from an auth file or
+  ``NEWSDESK_AUTH``; clear passwords are never kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from newsdesk.config import Settings
+from newsdesk.rag.types import Answer
+
+if TYPE_CHECKING:
+    from newsdesk.index.follow import IndexFollower
+
+
+class Busy(Exception):
+    """Every slot is taken and the queue is full: try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int = 2) -> None:
+        super().__init__("Newsdesk is answering as many questions as it can; please try again shortly.")
+        self.retry_after = retry_after
+
+
+class AskGate:
+    """One limit on questions answered at once, shared by every route.
+
+    Args:
+        concurrency: questions answered at once. Default: 8.
+        queue: questions that may wait for a slot; more are turned away with ``Busy``. Default: 32.
+        wait_seconds: longest wait for a slot before ``Busy``. Default: 60.
+    """
+
+    def __init__(self, concurrency: int = 8, queue: int = 32, wait_seconds: float = 60.0) -> None:
+        self.concurrency = concurrency
+        self.queue = queue
+        self.wait_seconds = wait_seconds
+        self._slots = threading.Semaphore(concurrency)
+        self._lock = threading.Lock()
+        self.asking = 0
+        self.waiting = 0
+        self.peak_asking = 0
+        self.turned_away = 0
+
+    def admit(self) -> None:
+        """Raise ``Busy`` now if a new question could only wait in a full queue."""
+        with self._lock:
+            if self.asking >= self.concurrency and self.waiting >= self.queue:
+                self.turned_away += 1
+                raise Busy()
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the ``concurrency`` slots for the ``with`` block (waiting for one if needed)."""
+        if not self._slots.acquire(blocking=False):
+            with self._lock:
+                if self.waiting >= self.queue:
+                    self.turned_away += 1
+                    raise Busy()
+                self.waiting += 1
+            try:
+                acquired = self._slots.acquire(timeout=self.wait_seconds)
+            finally:
+                with self._lock:
+                    self.waiting -= 1
+            if not acquired:
+                with self._lock:
+                    self.turned_away += 1
+                raise Busy()
+        with self._lock:
+            self.asking += 1
+            self.peak_asking = max(self.peak_asking, self.asking)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.asking -= 1
+            self._slots.release()
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "asking": self.asking,
+                "waiting": self.waiting,
+                "peak_asking": self.peak_asking,
+                "turned_away": self.turned_away,
+                "concurrency": self.concurrency,
+            }
+
+
+class ClientLimits:
+    """Moving-window limits per client address: asks, and failed logins.
+
+    Args:
+        asks: e.g. "120/minute" (``limits`` notation); "" for no limit. Default: 120/minute.
+        failed_logins: e.g. "5/minute"; after that many failures even the right password waits for
+            the window to pass. Default: 5/minute.
+    """
+
+    def __init__(self, asks: str = "120/minute", failed_logins: str = "5/minute") -> None:
+        from limits import parse
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._asks = parse(asks) if asks else None
+        self._logins = parse(failed_logins) if failed_logins else None
+
+    def ask_allowed(self, client: str) -> int:
+        """Count one ask; 0 when allowed, else seconds until the client may ask again."""
+        if self._asks is None or self._limiter.hit(self._asks, "ask", client):
+            return 0
+        return self._retry_after(self._asks, "ask", client)
+
+    def login_blocked(self, client: str) -> int:
+        """Seconds until the client may try to log in again (0: it may now)."""
+        if self._logins is None or self._limiter.test(self._logins, "login", client):
+            return 0
+        return self._retry_after(self._logins, "login", client)
+
+    def login_failed(self, client: str) -> None:
+        if self._logins is not None:
+            self._limiter.hit(self._logins, "login", client)
+
+    def _retry_after(self, item: Any, *identifiers: str) -> int:
+        reset = self._limiter.get_window_stats(item, *identifiers).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
+class CredentialsError(ValueError):
+    """An auth file or ``NEWSDESK_AUTH`` that cannot be used; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Users and their argon2 password hashes; ``verify`` is what every login goes through."""
+
+    hashes: dict[str, str]
+    _verified: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    @classmethod
+    def load(cls, auth: str | None, auth_file: Path | None) -> Credentials | None:
+        """From ``NEWSDESK_AUTH`` ("user:password", hashed here) and an auth file (``user:$argon2...``)."""
+        from argon2 import PasswordHasher
+
+        hashes: dict[str, str] = {}
+        if auth_file is not None:
+            hashes.update(read_auth_file(auth_file))
+        if auth:
+            user, sep, password = auth.partition(":")
+            if not sep or not user or not password:
+                raise CredentialsError("NEWSDESK_AUTH must look like 'user:password'")
+            hashes[user] = PasswordHasher().hash(password)
+        return cls(hashes) if hashes else None
+
+    def verify(self, user: str, password: str) -> bool:
+        """True for a known user with the right password (argon2, slow on purpose)."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import Argon2Error, InvalidHashError
+
+        cache_key = hashlib.sha256(f"{user}\0{password}".encode()).hexdigest()
+        if cache_key in self._verified:
+            return True  # a login that worked once is not hashed again on every API request
+        stored = self.hashes.get(user)
+        if stored is None:
+            PasswordHasher().hash(password)  # an unknown user takes as long as a wrong password
+            return False
+        ok = False
+        with contextlib.suppress(Argon2Error, InvalidHashError):
+            ok = bool(PasswordHasher().verify(stored, password))
+        if ok:
+            self._verified.add(cache_key)
+        return ok
+
+
+def read_auth_file(path: Path) -> dict[str, str]:
+    """``user:hash`` lines (``#`` comments allowed); a clear password in the file is refused."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CredentialsError(f"cannot read the auth file {path} ({error.strerror or error})") from None
+    hashes: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, sep, stored = line.strip().partition(":")
+        if not sep or not user or not stored.startswith("$argon2"):
+            raise CredentialsError(
+                f"{path}:{number}: expected 'user:<argon2 hash>'; add users with "
+                f"`newsdesk passwd {path} USER` (passwords are never stored in clear)"
+            )
+        hashes[user] = stored
+    return hashes
+
+
+def set_password(path: Path, user: str, password: str) -> None:
+    """Add or replace ``user`` in the auth file with an argon2 hash of ``password`` (file mode 0600)."""
+    from argon2 import PasswordHasher
+
+    if not user or ":" in user or not password:
+        raise CredentialsError("user names cannot be empty or hold ':', and passwords cannot be empty")
+    hashes = read_auth_file(path) if path.exists() else {}
+    hashes[user] = PasswordHasher().hash(password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("# Newsdesk users: user:argon2 hash (newsdesk passwd FILE USER)\n")
+        out.writelines(f"{name}:{stored}\n" for name, stored in sorted(hashes.items()))
+    os.replace(temporary, path)
+
+
+@dataclass
+class Guards:
+    """What every route shares: the concurrency gate, per-client limits, the users (if any)."""
+
+    gate: AskGate
+    limits: ClientLimits
+    credentials: Credentials | None
+    follower: IndexFollower | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Guards:
+        return cls(
+            gate=AskGate(settings.concurrency, settings.queue),
+            limits=ClientLimits(settings.rate_limit, settings.login_attempts),
+            credentials=Credentials.load(settings.auth, settings.auth_file),
+        )
+
+
+def busy_answer(question: str, message: str) -> Answer:
+    """A polite refusal that is not an answer (the service is busy), in the ``Answer`` contract."""
+    return Answer(question=question[:300], answer=message, abstained=True)
+
+
+def client_of(scope_or_request: Any) -> str:
+    """The client's address (the peer of the connection; put a proxy's own limits in front of it)."""
+    client = getattr(scope_or_request, "client", None)
+    return str(client.host) if client is not None and client.host else "unknown"
+
+
+def api_input_problem(question: Any, source: Any, since: Any, until: Any) -> str | None:
+    """A message for inputs of the wrong type (sent by a script, not the chat), else None."""
+    if not isinstance(question, str):
+        return "The question must be text."
+    if source is not None and not (isinstance(source, list) and all(isinstance(s, str) for s in source)):
+        return "Outlets must be a list of names."
+    if not all(value is None or isinstance(value, str) for value in (since, until)):
+        return "Dates must be text such as 2024-03-01, 2024-03 or 2024."
+    return None
