@@ -818,6 +818,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.answerable_timeout = 3 * args.refresh_seconds + 20
     if any("=" not in item for item in args.env):
         parser.error("--env takes NAME=VALUE")
+    if not args.articles.is_file():
+        parser.error(
+            f"no base corpus at {args.articles}: pass --articles FILE.jsonl (or set NEWSDESK_EVAL_DIR)"
+        )
     return run(args)
 
 
