@@ -31,7 +31,7 @@ the server runs with ``NEWSDESK_RATE_LIMIT=1000000/minute`` unless ``--env`` set
 
 Usage:
     .venv/bin/python bench/live.py [--clients 5] [--rounds 3] [--new-files 500] [--later-files 100]
-        [--changed 20] [--refresh-seconds 2] [--json FILE] [--env NEWSDESK_CONCURRENCY=2 ...] [--keep]
+        [--changed 20] [--refresh-seconds 2] [--json [FILE]] [--env NEWSDESK_CONCURRENCY=2 ...] [--keep]
 """
 
 from __future__ import annotations
@@ -744,12 +744,15 @@ def run(args: argparse.Namespace) -> int:
         if server is not None:
             server.kill()
     total = sum(r.failed for r in reports) + len(problems)
-    print(table(reports))
+    out = sys.stderr if args.json == "-" else sys.stdout
+    print(table(reports), file=out)
     if "sigterm_exit_s" in result:
         exit_s = result["sigterm_exit_s"]
-        print(f"SIGTERM: {'did not exit (killed)' if exit_s is None else f'exited in {exit_s:.1f} s'}")
+        print(
+            f"SIGTERM: {'did not exit (killed)' if exit_s is None else f'exited in {exit_s:.1f} s'}", file=out
+        )
     for problem in problems:
-        print(f"problem: {problem}")
+        print(f"problem: {problem}", file=out)
     result.update(
         {
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -759,17 +762,22 @@ def run(args: argparse.Namespace) -> int:
             "failures": total,
         }
     )
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if args.json == "-":
+        print(json.dumps(result, indent=2))
+    elif args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if total:
-        print(f"FAILED: {total} failure(s); server log {logs / 'server.log'}, indexing log {index_log}")
-        print(f"work folder kept: {work}")
+        print(
+            f"FAILED: {total} failure(s); server log {logs / 'server.log'}, indexing log {index_log}",
+            file=out,
+        )
+        print(f"work folder kept: {work}", file=out)
         return 1
-    print("OK: no failed request, every change answerable")
+    print("OK: no failed request, every change answerable", file=out)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     else:
-        print(f"work folder kept: {work}")
+        print(f"work folder kept: {work}", file=out)
     return 0
 
 
@@ -811,7 +819,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="extra server environment, e.g. NEWSDESK_CONCURRENCY=2 (repeatable)",
     )
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this file")
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="also write the results as JSON to FILE; --json alone prints them on stdout (the table then "
+        "goes to stderr)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (index, logs) on success")
     args = parser.parse_args(argv)
     if args.answerable_timeout is None:

@@ -250,9 +250,10 @@ def test_indexing_while_serving_fails_no_request_and_every_change_is_answered(li
 # 2 and 4. One article rewritten again and again
 
 
-@pytest.fixture(scope="module")
-def rewrites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, IndexWorker]]:
-    root = tmp_path_factory.mktemp("rewrites")
+@pytest.fixture
+def rewrites(tmp_path: Path) -> Iterator[tuple[Live, IndexWorker]]:
+    """A server of its own for each test: a view frozen by one test must not fail the other."""
+    root = tmp_path
     served = start_live(root, changed=2)
     worker: IndexWorker | None = None
     try:
@@ -408,7 +409,6 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "NEWSDESK_CONCURRENCY": "2",
         "NEWSDESK_QUEUE": "4",
         "NEWSDESK_REFRESH_SECONDS": f"{REFRESH_SECONDS:g}",
-        **NO_RATE_LIMIT,
     }
     server = Server(root / "index", root / "home", root / "server.log", env)  # indexes seeds/ first
     try:
