@@ -686,7 +686,11 @@ def run(args: argparse.Namespace) -> int:
             return 2
         print(f"live: base corpus indexed in {setup.seconds:.1f} s: {setup.summary}", file=sys.stderr)
         server = Server(db, home, logs / "server.log", env)
-        server.wait_ready()
+        try:
+            server.wait_ready()
+        except RuntimeError as error:
+            print(f"live: {error}", file=sys.stderr)
+            return 2
         print(
             f"live: server pid {server.pid} on {server.url} ready {time.monotonic() - started:.0f} s "
             f"after start; log {server.log}",
