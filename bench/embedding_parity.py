@@ -32,12 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from newsdesk.index.chunk import chunk_article, embedding_text
 from newsdesk.index.embed import Embedder, OnnxEmbedder
 from newsdesk.index.load import load_paths
+from newsdesk.offline import go_offline
+
+go_offline()  # an entry point: no model hub, no telemetry
 
 EVAL_ROOT = Path(os.environ.get("NEWSDESK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
 DEFAULT_SETS = [EVAL_ROOT / "squad2-dev", EVAL_ROOT / "multihop-news"]

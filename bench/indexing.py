@@ -39,9 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from newsdesk.index.embed import use_torch_threads
+from newsdesk.offline import go_offline
+
+go_offline()  # an entry point: no model hub, no telemetry
 
 EVAL_ROOT = Path(os.environ.get("NEWSDESK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
 DEFAULT_ARTICLES = [
@@ -136,11 +139,10 @@ class Plain:
         self.embeddings.embed_documents(["warm up"])
 
     def run(self, paths: list[Path], folder: Path) -> tuple[int, int]:
-        import torch
         from langchain_chroma import Chroma
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        torch.set_num_threads(self.threads)
+        use_torch_threads(self.threads)
         docs = read_documents(paths)
         splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
         store = Chroma.from_documents(splits, self.embeddings, persist_directory=str(folder))
@@ -164,11 +166,9 @@ class Newsdesk:
         self.embedder.warm_up()
 
     def run(self, paths: list[Path], folder: Path) -> tuple[int, int]:
-        import torch
-
         from newsdesk.wiring import Newsdesk as Desk
 
-        torch.set_num_threads(self.settings.torch_threads)
+        use_torch_threads(self.settings.torch_threads)
         desk = Desk(self.settings.model_copy(update={"db": folder}), embedder=self.embedder)
         report = desk.indexer.index_paths(paths)
         return len(report.added), report.chunks_written

@@ -37,14 +37,15 @@ from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from newsdesk.config import Settings
 from newsdesk.index.chunk import split_sentences
 from newsdesk.index.load import Article, load_paths
+from newsdesk.offline import go_offline
 from newsdesk.wiring import Newsdesk
+
+go_offline()  # an entry point: no model hub, no telemetry
 
 EVAL_ROOT = Path(os.environ.get("NEWSDESK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
 EVAL_SETS = [EVAL_ROOT / "squad2-dev", EVAL_ROOT / "multihop-news"]

@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# Offline always: no model hub, no telemetry, whatever the caller's environment says.
-OFFLINE_ENVIRONMENT = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}
-
-
-def go_offline() -> None:
-    os.environ.update(OFFLINE_ENVIRONMENT)
+from newsdesk.offline import go_offline
 
 
 def settings_from(args: argparse.Namespace) -> Any:
@@ -114,21 +101,44 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from newsdesk import evaluate
+    import tempfile
+    import uuid
 
-    settings = settings_from(args)
-    metrics, records, _ = evaluate.run_eval(Path(args.dir), settings, k=args.k or 10, limit=args.limit)
-    if args.predictions:
-        evaluate.write_predictions(Path(args.predictions), records)
-    baseline = None
-    if args.baseline:
-        plain = settings.model_copy(update={"db": None})
-        baseline, _, _ = evaluate.run_baseline(Path(args.dir), plain, k=args.k or 10, limit=args.limit)
+    from newsdesk.eval import format_report, run_eval, write_predictions
+    from newsdesk.eval.baseline import run_baseline
+
+    with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
+        settings = eval_settings(args, Path(scratch), f"newsdesk-eval-{uuid.uuid4().hex[:12]}")
+        metrics, records, _ = run_eval(Path(args.dir), settings, k=args.k or 10, limit=args.limit)
+        if args.predictions:
+            write_predictions(Path(args.predictions), records)
+        baseline = None
+        if args.baseline:
+            plain = settings.model_copy(update={"db": None})
+            baseline, _, _ = run_baseline(Path(args.dir), plain, k=args.k or 10, limit=args.limit)
     if args.json:
         print(json.dumps({"newsdesk": metrics, "plain": baseline}, ensure_ascii=False))
     else:
-        print(evaluate.format_report(metrics, baseline))
+        print(format_report(metrics, baseline))
     return 0
+
+
+def eval_settings(args: argparse.Namespace, scratch: Path, collection: str) -> Any:
+    """Settings for an eval run, which never writes into the user's own index.
+
+    The eval's index is the ``--db`` flag's folder or a fresh one in ``scratch``, whatever
+    ``NEWSDESK_DB`` says; with ``--chroma-url`` it is a new collection of its own on that server, and
+    ``NEWSDESK_CHROMA_URL`` alone is ignored. Other settings (model, retrieval, answer) apply as set.
+    """
+    settings = settings_from(args)
+    return settings.model_copy(
+        update={
+            "home": scratch / "home",
+            "db": args.db if args.db is not None else scratch / "index",
+            "chroma_url": args.chroma_url,
+            "collection": collection if args.chroma_url else settings.collection,
+        }
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -200,8 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--until", help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)")
     p_ask.set_defaults(run=cmd_ask)
 
-    p_eval = with_db(
-        sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
+    p_eval = sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
+    p_eval.add_argument(
+        "--db",
+        type=Path,
+        help="folder for the eval's own index (default: a temporary folder; never your index, "
+        "whatever NEWSDESK_DB says)",
+    )
+    p_eval.add_argument(
+        "--chroma-url", help="index the eval set into a new collection of its own on this Chroma server"
     )
     p_eval.add_argument("dir", help="folder with articles.jsonl and questions.jsonl")
     p_eval.add_argument("--k", type=int, help="depth of the retrieval metrics (default: 10)")
@@ -239,9 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 
-    from newsdesk.index.store import IndexUnavailable
-    from newsdesk.rag.rerank import RerankerNotFound
-    from newsdesk.ui.guard import CredentialsError
+    from newsdesk.errors import NewsdeskError
 
     try:
         return int(args.run(args))
@@ -257,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"newsdesk: {error}", file=sys.stderr)
         return 2
-    except (IndexUnavailable, RerankerNotFound, CredentialsError) as error:
+    except NewsdeskError as error:
         print(f"newsdesk: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

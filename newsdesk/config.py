@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_COLLECTION = "newsdesk-chunks"
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(Path(".newsdesk"), description="Folder for Newsdesk's data. Default: ./.newsdesk")
     db: Path | None = Field(None, description="Index folder. Default: <home>/index")
-    collection: str = Field("newsdesk-chunks", description="Chroma collection name. Default: newsdesk-chunks")
+    collection: str = Field(
+        DEFAULT_COLLECTION, description=f"Chroma collection name. Default: {DEFAULT_COLLECTION}"
+    )
 
     embedding_model: Path | None = Field(
         None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-os.environ.update(
-    {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}
-)
-
 from newsdesk.config import REPO_ROOT, Settings
 from newsdesk.index.embed import Embedder
+from newsdesk.offline import go_offline
 from newsdesk.wiring import Newsdesk
+from tests.support import free_port
+
+go_offline()  # the test session is an entry point too (the libraries that read it load lazily)
 
 SEEDS = REPO_ROOT / "seeds"
 SEED_ARTICLE = SEEDS / "china-russia-security-talks.txt"
@@ -31,12 +29,6 @@ def embedder() -> Embedder:
     model = Embedder()
     model.warm_up()
     return model
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from newsdesk.text import STOPWORDS
+
 _SCHEMA = """
 PRAGMA journal_mode=WAL;
 CREATE TABLE IF NOT EXISTS chunks (
@@ -43,11 +45,6 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
 END;
 """
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
-_STOP = frozenset(
-    """a an the of in on at to for from by with and or but is are was were be been being do does did
-    what which who whom whose when where why how that this these those it its as about into than then
-    there their they he she his her has have had not no yes will would can could should may might""".split()
-)
 _BATCH = 500
 
 
@@ -83,7 +80,7 @@ def query_terms(query: str) -> list[str]:
     """The question's meaningful words, lower-cased, in order, once each."""
     terms: list[str] = []
     for term in _TERM.findall(query.lower()):
-        if term not in _STOP and term not in terms:
+        if term not in STOPWORDS and term not in terms:
             terms.append(term)
     return terms
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from newsdesk.index.store import IndexUnavailable
+from newsdesk.errors import IndexBusy, IndexUnavailable, ServerBusy
 
 LOCK_FILE = "newsdesk-index.lock"
 OWNER_FILE = "newsdesk-index.pid"
@@ -29,21 +29,6 @@ INDEX_MARKERS = ("chroma.sqlite3", LOCK_FILE, OWNER_FILE, "lexical.sqlite")
 
 def is_index_file(name: str) -> bool:
     return name in INDEX_MARKERS or (name.startswith("dedup") and name.endswith(".sqlite"))
-
-
-class IndexBusy(IndexUnavailable):
-    """Another process is writing to the index."""
-
-    def __init__(self, folder: Path, pid: int | None, waited: float = 0.0) -> None:
-        self.folder = folder
-        self.pid = pid
-        self.waited = waited
-        who = f" (pid {pid})" if pid is not None else ""
-        after = f" after waiting {waited:g} s" if waited > 0 else ""
-        super().__init__(
-            f"another `newsdesk index` is writing to {folder}{who}{after}; wait for it to finish, or run "
-            f"again with --wait SECONDS (or NEWSDESK_INDEX_WAIT) to wait for it"
-        )
 
 
 def check_index_folder(folder: Path) -> None:
@@ -117,20 +102,6 @@ LEASE_ID = "writer"
 LEASE_SECONDS = 60.0
 
 
-class ServerBusy(IndexUnavailable):
-    """Another indexing job, maybe on another machine, is writing to the same server collection."""
-
-    def __init__(self, where: str, holder: str, pid: int | None, age: float, waited: float = 0.0) -> None:
-        self.holder = holder
-        self.pid = pid
-        after = f" after waiting {waited:g} s" if waited > 0 else ""
-        super().__init__(
-            f"another `newsdesk index` ({holder}, last heartbeat {age:.0f} s ago) is writing to {where}"
-            f"{after}; wait for it to finish, or run again with --wait SECONDS (or NEWSDESK_INDEX_WAIT) "
-            f"to wait for it. A writer that died lets go {LEASE_SECONDS:g} s after its last heartbeat"
-        )
-
-
 class ServerLease:
     """One writer per collection on a Chroma server, whichever machine it runs on.
 
@@ -197,6 +168,7 @@ class ServerLease:
                     str(record.get("holder", "unknown holder")),
                     _pid_of(record),
                     time.time() - float(record.get("beat", 0.0)),
+                    lapse=self.ttl,
                     waited=timeout,
                 )
             if not told and on_wait is not None:

@@ -22,6 +22,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from newsdesk.config import DEFAULT_COLLECTION
+from newsdesk.errors import IndexUnavailable
 from newsdesk.index.chunk import Chunk
 from newsdesk.index.lexical import LexicalIndex
 from newsdesk.index.load import Article
@@ -67,10 +69,6 @@ class StoredChunk:
     text: str
     metadata: dict[str, Any]
     score: float
-
-
-class IndexUnavailable(RuntimeError):
-    """The index folder cannot be opened; the message says how to fix it."""
 
 
 class ChunkView:
@@ -238,7 +236,7 @@ class ChunkStore:
     def __init__(
         self,
         path: Path,
-        collection: str = "newsdesk-chunks",
+        collection: str = DEFAULT_COLLECTION,
         url: str | None = None,
         lexical_path: Path | None = None,
         lexical_max_term_share: float = 0.1,

@@ -37,6 +37,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from newsdesk.index.chunk import split_sentences
 from newsdesk.index.embed import Embedder
 from newsdesk.rag.types import Answer, Citation, also_in_of
+from newsdesk.text import STOPWORDS
 
 MIN_SENTENCE_WORDS = 4  # headlines and fragments are context, not answers
 MIN_SPAN_WORDS = 6  # a clause run shorter than this does not read as a statement on its own
@@ -47,18 +48,9 @@ ABSTAIN_MESSAGE = "The indexed articles do not answer this question."
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+|(?<=\d),\d{3}(?!\d))*")
 _NUMERIC = re.compile(r"\d[\d,.]*(?:st|nd|rd|th|s)?", re.IGNORECASE)
 _MARKER_LIKE = re.compile(r"\[\d+\]")  # a quote holding "[3]" would be read as a citation marker
-_STOPWORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its
-    itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    also according did does many much name named called say said one
-    """.split()
-)
+_STOPWORDS = STOPWORDS | frozenset(
+    "also according did does many much name named called say said one".split()
+)  # function words, and words that say how a question asks rather than what about
 # Words that frame a question rather than say what it is about ("what *type* of", "in what *year*").
 _FRAME_WORDS = frozenset(
     """
@@ -726,7 +718,7 @@ FEATURE_NAMES = (
     "order_kept",
 )
 
-# Fitted by ``python -m newsdesk.rag.calibrate /work/shared/eval/squad2-dev`` (L2-regularised logistic
+# Fitted by ``python -m newsdesk.eval.calibrate /work/shared/eval/squad2-dev`` (L2-regularised logistic
 # regression of "the evidence answers the question" over its 500 questions with the hybrid retriever,
 # k=5; bias shifted so that the default min_score 0.40 is the point where abstentions are 80% right
 # on the whole set). Held out (2-fold by article, threshold chosen on the other fold) the abstentions

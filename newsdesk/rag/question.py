@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import re
 
+from newsdesk.text import STOPWORDS
+
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
-# Frequent function words: enough to tell English from the other Latin-script languages users try.
-_ENGLISH = frozenset(
-    """
-    the a an of in on at to is are was were who what when where which why how did does do has
-    have and or for with by from about did will would can could this that these those it its
-    """.split()
-)
 _OTHER = frozenset(
     """
     el la los las del que qué quién quien cuándo dónde por para una es está son y con le les des
@@ -38,8 +33,8 @@ def question_problem(question: str, max_chars: int) -> str | None:
         return "Please ask a question in words, for example: 'Who is visiting Beijing?'"
     latin = sum(1 for ch in letters if ord(ch) < 0x250)
     words = [w.lower() for w in _WORD.findall(text)]
-    english = sum(w in _ENGLISH for w in words)
-    other = sum(w in _OTHER and w not in _ENGLISH for w in words)
+    english = sum(w in STOPWORDS for w in words)
+    other = sum(w in _OTHER and w not in STOPWORDS for w in words)
     if latin / len(letters) < 0.5 or (other >= 2 and other > english):
         return (
             "Newsdesk understands questions in English only for now. "

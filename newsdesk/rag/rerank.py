@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from newsdesk.errors import RerankerNotFound
+from newsdesk.index.embed import use_torch_threads
+
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
-
-
-class RerankerNotFound(FileNotFoundError):
-    """The configured cross-encoder folder does not hold a model."""
 
 
 def check_reranker_folder(folder: Path) -> Path:
@@ -56,10 +55,9 @@ class CrossEncoderReranker:
     def _load(self) -> CrossEncoder:
         with self._lock:
             if self._model is None:
-                import torch
                 from sentence_transformers import CrossEncoder
 
-                torch.set_num_threads(self.threads)
+                use_torch_threads(self.threads)
                 self._model = CrossEncoder(str(self.folder), device="cpu", local_files_only=True)
             return self._model
 

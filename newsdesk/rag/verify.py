@@ -39,6 +39,13 @@ def reconcile(answer: Answer) -> Answer:
     return dataclasses.replace(answer, answer=text, citations=citations)
 
 
+def is_verbatim(text: str, start: object, end: object, quote: object) -> bool:
+    """True when ``quote`` is exactly ``text[start:end]``, with integer offsets inside the text."""
+    if not isinstance(start, int) or not isinstance(end, int):
+        return False
+    return 0 <= start <= end <= len(text) and text[start:end] == quote
+
+
 def quote_matches(citation: Citation, article_text: str) -> bool:
     """True when the quote is exactly the article's text at the cited offsets."""
-    return article_text[citation.start : citation.end] == citation.quote
+    return is_verbatim(article_text, citation.start, citation.end, citation.quote)

@@ -103,11 +103,18 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
         try:
             guards.gate.admit()
+        except Busy as busy:
+            return JSONResponse(
+                {"detail": str(busy)}, status_code=503, headers={"Retry-After": str(busy.retry_after)}
+            )
+        try:
             return await anyio.to_thread.run_sync(run, limiter=api_threads)
         except Busy as busy:
             return JSONResponse(
                 {"detail": str(busy)}, status_code=503, headers={"Retry-After": str(busy.retry_after)}
             )
+        finally:
+            guards.gate.leave()
 
     @app.post("/api/ask", dependencies=[Depends(require_login)])
     async def api_ask(request: Request, body: AskRequest) -> Any:

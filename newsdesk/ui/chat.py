@@ -33,7 +33,7 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
                 question, f"You have asked many questions in a short time; try again in {wait} s."
             )
         try:
-            with guards.gate.slot():
+            with guards.gate.admission(), guards.gate.slot():
                 return desk.qa.ask(
                     question or "", source=source or None, since=since or None, until=until or None
                 )

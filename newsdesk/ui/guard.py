@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsdesk.config import Settings
+from newsdesk.errors import CredentialsError
 from newsdesk.rag.types import Answer
 
 if TYPE_CHECKING:
@@ -57,13 +58,32 @@ class AskGate:
         self.waiting = 0
         self.peak_asking = 0
         self.turned_away = 0
+        self.admitted = 0
 
     def admit(self) -> None:
-        """Raise ``Busy`` now if a new question could only wait in a full queue."""
+        """Take a place in the house (answering or waiting), or raise ``Busy`` when it is full.
+
+        Every question is admitted before it gets a thread, so questions past ``concurrency + queue``
+        are turned away at once instead of waiting unseen for a worker thread. Pair with ``leave``.
+        """
         with self._lock:
-            if self.asking >= self.concurrency and self.waiting >= self.queue:
+            if self.admitted >= self.concurrency + self.queue:
                 self.turned_away += 1
                 raise Busy()
+            self.admitted += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.admitted -= 1
+
+    @contextlib.contextmanager
+    def admission(self) -> Iterator[None]:
+        """``admit`` for the ``with`` block, then ``leave``."""
+        self.admit()
+        try:
+            yield
+        finally:
+            self.leave()
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
@@ -141,10 +161,6 @@ class ClientLimits:
     def _retry_after(self, item: Any, *identifiers: str) -> int:
         reset = self._limiter.get_window_stats(item, *identifiers).reset_time
         return max(1, math.ceil(reset - time.time()))
-
-
-class CredentialsError(ValueError):
-    """An auth file or ``NEWSDESK_AUTH`` that cannot be used; the message says how to fix it."""
 
 
 @dataclass(frozen=True)

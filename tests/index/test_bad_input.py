@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from newsdesk.config import REPO_ROOT, Settings
+from newsdesk.errors import IndexUnavailable
 from newsdesk.index.embed import Embedder
 from newsdesk.index.load import MAX_FILE_BYTES
-from newsdesk.index.store import ChunkStore, IndexUnavailable
+from newsdesk.index.store import ChunkStore
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE, SEEDS
 

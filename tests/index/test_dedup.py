@@ -20,12 +20,14 @@ import numpy as np
 import pytest
 
 import newsdesk.index.dedup as dedup_module
+import newsdesk.index.dedup.index as dedup_finder
 from newsdesk.config import REPO_ROOT, Settings
-from newsdesk.index.dedup import MIN_WORDS, DedupIndex, DedupUnavailable, signature, similarity
+from newsdesk.errors import DedupUnavailable, IndexUnavailable
+from newsdesk.index.dedup import MIN_WORDS, DedupIndex, signature, similarity
 from newsdesk.index.embed import Embedder
 from newsdesk.index.indexer import Duplicate, IndexReport
 from newsdesk.index.load import Article
-from newsdesk.index.store import ChunkStore, IndexUnavailable
+from newsdesk.index.store import ChunkStore
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE
 from tests.index.test_crash import assert_same_index, index_snapshot
@@ -117,7 +119,7 @@ def forbid_writes(monkeypatch: pytest.MonkeyPatch) -> Callable[[Newsdesk], None]
         monkeypatch.setattr(desk.store, "write_articles", fail)
         monkeypatch.setattr(desk.store, "delete_articles", fail)
         monkeypatch.setattr(desk.store, "set_also_in", fail)
-        monkeypatch.setattr(dedup_module, "signature", fail)
+        monkeypatch.setattr(dedup_finder, "signature", fail)
 
     return forbid
 
@@ -212,7 +214,7 @@ def test_a_duplicate_arriving_in_a_later_run_is_found_from_the_stored_signatures
     desk = desk_at()  # a new process, in effect: the LSH is rebuilt from dedup.sqlite
     computed: list[str] = []
     real_signature = dedup_module.signature
-    monkeypatch.setattr(dedup_module, "signature", lambda text: computed.append(text) or real_signature(text))
+    monkeypatch.setattr(dedup_finder, "signature", lambda text: computed.append(text) or real_signature(text))
     monkeypatch.setattr(desk.embedder, "encode", lambda texts: pytest.fail("embedded a duplicate"))
     report = desk.indexer.index_articles([A_REUTERS])
     [duplicate] = report.duplicates

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from newsdesk.errors import IndexUnavailable
 from newsdesk.index.chunk import Chunk, chunk_article
 from newsdesk.index.embed import Embedder, OnnxEmbedder, default_model_path
 from newsdesk.index.load import Article, load_paths
-from newsdesk.index.store import ChunkStore, IndexUnavailable, chunk_id
+from newsdesk.index.store import ChunkStore, chunk_id
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE
 

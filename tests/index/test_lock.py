@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from newsdesk.config import REPO_ROOT
-from newsdesk.index.lock import LOCK_FILE, OWNER_FILE, IndexBusy, check_index_folder, index_lock
-from newsdesk.index.store import ChunkStore, IndexUnavailable
+from newsdesk.errors import IndexBusy, IndexUnavailable
+from newsdesk.index.lock import LOCK_FILE, OWNER_FILE, check_index_folder, index_lock
+from newsdesk.index.store import ChunkStore
 from tests.conftest import SEED_ARTICLE, SEEDS
 from tests.index.test_crash import SQUAD_ARTICLES, wait_for_progress
+from tests.support import start_newsdesk
 
 HOLDER = textwrap.dedent(
     """
@@ -116,15 +118,10 @@ def test_a_folder_of_other_files_is_not_taken_for_an_index(tmp_path: Path) -> No
     check_index_folder(tmp_path / "empty")
 
 
-def newsdesk(*args: str, **kwargs: object) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsdesk.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
+def newsdesk(*args: str) -> subprocess.Popen[str]:
+    return start_newsdesk(
+        *args,
         env={
-            **os.environ,
             "NEWSDESK_INDEX_BATCH_ARTICLES": "4",
             # The slowest embedder (fp32, one batch at a time), so that the first run is still
             # writing when the third one starts: the default one indexes these articles in seconds.

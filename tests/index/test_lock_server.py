@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from newsdesk.config import REPO_ROOT, Settings
-from newsdesk.index.lock import LEASE_ID, ServerBusy, ServerLease, server_lease
-from newsdesk.index.store import ChunkStore, IndexUnavailable
+from newsdesk.errors import IndexUnavailable, ServerBusy
+from newsdesk.index.lock import LEASE_ID, ServerLease, server_lease
+from newsdesk.index.store import ChunkStore
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEEDS
 

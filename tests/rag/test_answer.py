@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document
 
+from newsdesk.eval.calibrate import fit_logistic, pick_threshold, probabilities
 from newsdesk.index.chunk import chunk_article
 from newsdesk.index.embed import Embedder
 from newsdesk.index.load import Article
@@ -28,7 +29,6 @@ from newsdesk.rag.answer import (
     shortest_span,
     stem,
 )
-from newsdesk.rag.calibrate import fit_logistic, pick_threshold, probabilities
 from newsdesk.rag.types import Answer
 from newsdesk.rag.verify import MARKER, markers_in, quote_matches, reconcile
 from tests.conftest import SEED_ARTICLE
@@ -264,27 +264,26 @@ def test_no_passages_means_abstention() -> None:
 # --------------------------------------------------------------------------- verbatim, always
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "Who is visiting Beijing for security talks?",
-        "Where will the Su-57 stealth fighter be showcased?",
-        "When is the meeting scheduled?",
-        "What did Maria Zakharova say about the partnership?",
-        "How long ago did the Ukraine conflict start?",
-        "Which countries have labeled China as a critical supporter of Russia?",
-    ],
-)
-def test_every_citation_is_verbatim_and_every_sentence_has_its_marker(
-    embedder: Embedder, question: str
-) -> None:
-    answer = ask(embedder, question, SEED)
-    if answer.abstained:
-        assert answer.citations == []
-        return
-    assert_well_formed(answer, SEED)
-    for sentence in MARKER.split(answer.answer)[::2][:-1]:
-        assert sentence.strip()  # text before each marker, none without one
+SEED_QUESTIONS = [
+    "Who is visiting Beijing for security talks?",
+    "Where will the Su-57 stealth fighter be showcased?",
+    "When is the meeting scheduled?",
+    "What did Maria Zakharova say about the partnership?",
+    "How long ago did the Ukraine conflict start?",
+    "Which countries have labeled China as a critical supporter of Russia?",
+]
+
+
+def test_every_citation_is_verbatim_and_every_sentence_has_its_marker(embedder: Embedder) -> None:
+    answers = [ask(embedder, question, SEED) for question in SEED_QUESTIONS]
+    answered = [a for a in answers if not a.abstained]
+    # The seed article answers these: an answerer that abstained on most of them would check nothing.
+    assert len(answered) >= len(SEED_QUESTIONS) - 1, [a.question for a in answers if a.abstained]
+    assert all(a.citations == [] for a in answers if a.abstained)
+    for answer in answered:
+        assert_well_formed(answer, SEED)
+        for sentence in MARKER.split(answer.answer)[::2][:-1]:
+            assert sentence.strip()  # text before each marker, none without one
 
 
 def test_small_passages_keep_offsets(embedder: Embedder) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from newsdesk import cli
-from newsdesk.rag.rerank import CrossEncoderReranker, RerankerNotFound
+from newsdesk.errors import RerankerNotFound
+from newsdesk.rag.rerank import CrossEncoderReranker
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEEDS
 from tests.rag.test_retrieve import ARTICLES

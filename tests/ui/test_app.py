@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,9 @@ from gradio_client import Client
 
 from newsdesk.rag.types import Answer, Citation
 from newsdesk.ui.render import escape_untrusted, render_answer
+from tests.support import free_port
 
 QUESTION = "Who is visiting Beijing for security talks?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 INDEX_OF: dict[str, Path] = {}

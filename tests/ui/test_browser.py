@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SEED_ARTICLE, SEEDS
+from tests.support import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -63,12 +63,6 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def get_json(url: str, timeout: float = 5.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read().decode("utf-8"))
@@ -93,7 +87,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     hostile = work / "zorblat-festival.txt"
     hostile.write_text(HOSTILE_ARTICLE, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    env.update({"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
 
     indexed = subprocess.run(
         [sys.executable, "-m", "newsdesk.cli", "index", str(SEEDS), str(hostile), "--db", str(db)],

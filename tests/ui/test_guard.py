@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.ui.guard import AskGate, Busy, ClientLimits, Credentials, CredentialsError, set_password
+from newsdesk.errors import CredentialsError
+from newsdesk.ui.guard import AskGate, Busy, ClientLimits, Credentials, set_password
 
 
 def test_the_gate_answers_concurrency_questions_at_once_lets_queue_wait_and_turns_away_the_rest() -> None:
@@ -20,7 +21,7 @@ def test_the_gate_answers_concurrency_questions_at_once_lets_queue_wait_and_turn
 
     def ask() -> None:
         try:
-            with gate.slot():
+            with gate.admission(), gate.slot():
                 entered.release()
                 release.wait(10)
             outcomes.append("answered")
@@ -37,9 +38,9 @@ def test_the_gate_answers_concurrency_questions_at_once_lets_queue_wait_and_turn
     while gate.stats()["waiting"] < 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert gate.stats()["waiting"] == 1
-    with pytest.raises(Busy):  # two answering, one waiting: the queue is full
+    with pytest.raises(Busy):  # two answering, one waiting: the house is full
         gate.admit()
-    with pytest.raises(Busy), gate.slot():
+    with pytest.raises(Busy), gate.slot():  # a slot taken without admission still finds the queue full
         pass
     release.set()
     for thread in [*first, waiter]:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m newsdesk.rag.calibrate /work/shared/eval/squad2-dev [--db DIR] [--target-precision 0.8]
+    python -m newsdesk.eval.calibrate /work/shared/eval/squad2-dev [--db DIR] [--target-precision 0.8]
 
 It indexes the set's articles (into a temporary folder unless ``--db`` is given), retrieves the
 passages of every question with the configured retriever, computes ``rag.answer.abstention_features``
@@ -154,7 +154,7 @@ def shifted_weights(w: np.ndarray, threshold: float, min_score: float) -> np.nda
 def retrieved(data_dir: Path, db: Path | None) -> list[tuple[dict[str, object], list[Document]]]:
     """Index the set (idempotent) and retrieve every question's passages as Newsdesk would."""
     from newsdesk.config import Settings
-    from newsdesk.evaluate import load_eval_articles, load_questions
+    from newsdesk.eval.records import load_eval_articles, load_questions
     from newsdesk.wiring import Newsdesk
 
     with tempfile.TemporaryDirectory(prefix="newsdesk-calibrate-") as tmp:
@@ -199,7 +199,7 @@ def report(samples: Sequence[Sample], target_precision: float, min_score: float,
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m newsdesk.rag.calibrate", description=__doc__.split("\n")[0]
+        prog="python -m newsdesk.eval.calibrate", description=__doc__.split("\n")[0]
     )
     parser.add_argument("dir", type=Path, help="eval set folder (articles.jsonl, questions.jsonl)")
     parser.add_argument("--db", type=Path, help="index folder to reuse (default: a temporary one)")
