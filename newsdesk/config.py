@@ -90,11 +90,19 @@ class Settings(BaseSettings):
     )
     rerank_depth: int = Field(20, ge=1, description="Fused candidates the reranker rescores. Default: 20")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question. Default: 5")
-    min_score: float = Field(
-        0.40,
-        description="Evidence score below which Newsdesk abstains (see README: calibration). Default: 0.40",
+    min_score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Estimated chance that the evidence answers the question under which Newsdesk "
+        "abstains (see README: calibration). Default: the calibrated threshold in rag/answer/model.json",
     )
-    max_answer_sentences: int = Field(3, ge=1, le=3, description="Sentences in an answer. Default: 3")
+    max_answer_sentences: int = Field(
+        3,
+        ge=1,
+        le=3,
+        description="Sentences in an answer: the direct answer, then supporting ones. Default: 3",
+    )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted. Default: 1000")
 
     host: str = Field("127.0.0.1", description="Address the app binds to. Default: 127.0.0.1 (this machine)")

@@ -93,9 +93,7 @@ class Newsdesk:
             reranker=self.reranker,
             rerank_depth=s.rerank_depth,
         )
-        answerer = ExtractiveAnswerer(
-            self.embedder, min_score=s.min_score, max_sentences=s.max_answer_sentences
-        )
+        answerer = ExtractiveAnswerer.load(min_confidence=s.min_score, max_support=s.max_answer_sentences - 1)
         return NewsdeskQA(retriever, answerer, max_question_chars=s.max_question_chars)
 
     def repair_mirror(self) -> bool:

@@ -145,3 +145,4 @@ def test_the_wheel_installs_one_top_level_package_and_the_command(tmp_path: Path
     assert any(name.startswith("newsdesk/index/") for name in names)
     assert any(name.startswith("newsdesk/rag/") for name in names)
     assert any(name.startswith("newsdesk/ui/") for name in names)
+    assert "newsdesk/rag/answer/model.json" in names  # the answer step's fitted numbers ship with it

@@ -1,65 +1,65 @@
-"""Fit the answer step's abstention model on an eval set, with honest 2-fold cross-validation.
+"""Fit the answer step's numbers (``newsdesk/rag/answer/model.json``) and report them cross-validated.
 
 Usage::
 
-    python -m newsdesk.eval.calibrate /work/shared/eval/squad2-dev [--db DIR] [--target-precision 0.8]
+    python -m newsdesk.eval.calibrate /work/shared/eval/squad2-dev /work/shared/eval/multihop-news \
+        [--dumps DIR] [--folds 3] [--target-precision 0.85]
 
-It indexes the set's articles (into a temporary folder unless ``--db`` is given), retrieves the
-passages of every question with the configured retriever, computes ``rag.answer.abstention_features``
-and fits a logistic model of "the evidence answers the question" (L2-regularised, Newton's method).
+Each set's retrieval is dumped first (``eval.dump``; reused from ``--dumps`` when there). What is
+fitted, in order (each step reads with the previous steps' result):
 
-Held-out numbers: the questions are split in two folds by gold article (questions about one
-paragraph stay together); the model and its threshold (the highest recall of unanswerable questions
-whose abstention precision on the training fold reaches ``--target-precision``) are fitted on one
-fold and measured on the other, and vice versa. The weights it prints are then fitted on the whole
-set, with the bias shifted so that ``min_score`` (default 0.40) is the chosen operating point;
-paste them into ``newsdesk/rag/answer.py`` as ``ABSTAIN_WEIGHTS``.
+1. **sentence ranker** (only with ``--fit-sentences``; by default the hand-set
+   ``spans.DEFAULT_SENTENCE_WEIGHTS`` are kept: fitted weights gained on the shared sets and lost on
+   held-out news): logistic regression of "this sentence holds an accepted answer";
+2. **yes/no support threshold**: the claim-support level under which a claim counts as unsupported,
+   chosen for the best balanced accuracy (mean of the yes and the no questions' accuracy);
+3. **abstention**: logistic regression of "the question is answerable" over ``abstain.FEATURES``;
+   the threshold is the one with the most unanswerable questions caught whose abstentions are at
+   least ``--target-precision`` right, on the training questions.
+
+Cross-validation: questions are split into ``--folds`` folds by article (questions whose gold
+articles overlap stay in one fold), each fold is answered by a model fitted on the others, and the
+eval metrics are computed on those held-out answers. The model written to ``--out`` is then fitted on
+all questions.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from langchain_core.documents import Document
 
-from newsdesk.rag.answer import FEATURE_NAMES, ExtractiveAnswerer
+from newsdesk.eval.dump import documents_of, dump_retrieval, load_dump
+from newsdesk.eval.metrics import Metrics, contains_answer, metrics_from_records, yes_no_gold
+from newsdesk.eval.records import PredictionRecord, load_eval_articles
+from newsdesk.rag.answer.abstain import FEATURES as ABSTAIN_FEATURES
+from newsdesk.rag.answer.answerer import ExtractiveAnswerer
+from newsdesk.rag.answer.model import DEFAULT_PATH, ReaderModel
+from newsdesk.rag.answer.spans import SENTENCE_FEATURES
+from newsdesk.rag.types import Answer
+from newsdesk.rag.verify import reconcile
 
 
 @dataclass
-class Sample:
-    """One question's evidence features, with its truth."""
+class Item:
+    """One dumped question, with its set's name and its CV group."""
 
-    features: np.ndarray
-    answerable: bool
-    group: str
-
-
-def collect(
-    answerer: ExtractiveAnswerer, items: Sequence[tuple[dict[str, object], Sequence[Document]]]
-) -> list[Sample]:
-    """Features of every (question record, retrieved documents) pair that yields any sentence."""
-    samples: list[Sample] = []
-    for record, documents in items:
-        assessed = answerer.assess(str(record["question"]).strip(), documents)
-        if assessed.features is None:
-            continue
-        gold = record.get("gold_urls") or [record["id"]]
-        assert isinstance(gold, list)
-        samples.append(Sample(assessed.features, bool(record.get("answerable", True)), str(gold[0])))
-    return samples
+    set: str
+    row: dict[str, Any]
+    group: str = ""
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
-    """Weights of P(y=1) = sigmoid(x @ w); column 0 of ``x`` is the bias (not penalised).
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 60) -> np.ndarray:
+    """Weights of P(y=1) = sigmoid(x @ w); column 0 of ``x`` is the (unpenalised) bias.
 
-    The other columns are standardised while fitting (so one ``l2`` suits them all), and the
-    returned weights apply to the raw features.
+    The other columns are standardised while fitting, so one ``l2`` suits them all; the returned
+    weights apply to the raw features.
     """
     mean = x[:, 1:].mean(axis=0)
     scale = x[:, 1:].std(axis=0)
@@ -68,7 +68,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int 
     w = np.zeros(z.shape[1])
     penalty = np.r_[0.0, np.full(z.shape[1] - 1, l2)]
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
         gradient = z.T @ (p - y) + penalty * w
         hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty)
         step = np.linalg.solve(hessian, gradient)
@@ -78,137 +78,258 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int 
     return np.r_[w[0] - float((w[1:] * mean / scale).sum()), w[1:] / scale]
 
 
-def probabilities(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+def article_groups(items: Sequence[Item]) -> None:
+    """Set ``item.group``: questions whose gold articles overlap share a group (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(a: str) -> str:
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for item in items:
+        urls = [f"{item.set}:{u}" for u in item.row.get("gold_urls") or []] or [
+            f"{item.set}:q:{item.row['id']}"
+        ]
+        for u in urls[1:]:
+            parent[find(u)] = find(urls[0])
+        item.group = urls[0]
+    for item in items:
+        item.group = find(item.group)
 
 
-def abstention_scores(
-    answerable_p: np.ndarray, answerable: np.ndarray, threshold: float
-) -> tuple[float, float, int]:
-    """(precision, recall, answerable questions refused) of abstaining when P(answerable) < threshold."""
-    abstain = answerable_p < threshold
-    right = int((abstain & ~answerable).sum())
-    precision = right / int(abstain.sum()) if abstain.any() else float("nan")
-    recall = right / max(1, int((~answerable).sum()))
-    return precision, recall, int((abstain & answerable).sum())
+def folds_of(items: Sequence[Item], folds: int, seed: int = 0) -> np.ndarray:
+    groups = sorted({i.group for i in items})
+    order = np.random.default_rng(seed).permutation(len(groups))
+    fold_of = {groups[j]: rank % folds for rank, j in enumerate(order)}
+    return np.array([fold_of[i.group] for i in items])
 
 
-def pick_threshold(answerable_p: np.ndarray, answerable: np.ndarray, target_precision: float) -> float:
-    """The threshold with the highest abstention recall whose precision reaches the target.
+def _question(item: Item) -> str:
+    return str(item.row["question"]).strip()
 
-    Thresholds whose abstentions are too few to judge (under 5) are skipped; when none reaches the
-    target, the most precise one is taken.
-    """
-    best: tuple[float, float] | None = None
-    fallback: tuple[float, float] = (-1.0, 0.0)
-    for threshold in np.unique(answerable_p):
-        cut = float(threshold) + 1e-12
-        precision, recall, _ = abstention_scores(answerable_p, answerable, cut)
-        if int((answerable_p < cut).sum()) < 5 or math.isnan(precision):
+
+def fit_sentences(answerer: ExtractiveAnswerer, items: Sequence[Item], l2: float) -> dict[str, float]:
+    """The sentence ranker's weights, fitted on the answerable non-yes/no questions of ``items``."""
+    xs: list[list[float]] = []
+    ys: list[float] = []
+    for item in items:
+        row = item.row
+        if not row.get("answerable", True) or yes_no_gold(row.get("answers", [])):
             continue
+        reading = answerer.read(_question(item), documents_of(row))
+        if reading.question.answer_type in ("yesno", "choice") or not reading.sentences:
+            continue
+        labels = [contains_answer(s.text, row["answers"]) for s in reading.sentences]
+        if not any(labels):
+            continue
+        for s, label in zip(reading.sentences, labels, strict=True):
+            xs.append([s.features[name] for name in SENTENCE_FEATURES])
+            ys.append(float(label))
+    w = fit_logistic(np.array(xs), np.array(ys), l2)
+    return {name: round(float(v), 4) for name, v in zip(SENTENCE_FEATURES, w, strict=True)}
+
+
+def fit_support(answerer: ExtractiveAnswerer, items: Sequence[Item]) -> float:
+    """The claim-support threshold with the best balanced yes/no accuracy on ``items``."""
+    rows: list[tuple[str, float, bool]] = []
+    for item in items:
+        gold = yes_no_gold(item.row.get("answers", []))
+        if not gold:
+            continue
+        reading = answerer.read(_question(item), documents_of(item.row))
+        verdict = reading.verdict
+        if verdict is None:
+            continue
+        other = verdict.reason not in ("every claim is supported", "a claim is not supported by its article")
+        rows.append((gold, verdict.support, other))
+    best, best_value = 0.0, -1.0
+    for threshold in np.arange(0.0, 0.61, 0.05):
+        said_yes = [(g, not other and support >= threshold) for g, support, other in rows]
+        yes = [s for g, s in said_yes if g == "yes"]
+        no = [not s for g, s in said_yes if g == "no"]
+        value = (sum(yes) / max(1, len(yes)) + sum(no) / max(1, len(no))) / 2
+        if value > best_value + 1e-9:
+            best, best_value = float(threshold), value
+    return round(best, 2)
+
+
+def fit_abstain(
+    answerer: ExtractiveAnswerer, items: Sequence[Item], l2: float, target_precision: float
+) -> tuple[dict[str, float], float]:
+    """Abstention weights and threshold fitted on ``items``."""
+    xs, ys = [], []
+    for item in items:
+        reading = answerer.read(_question(item), documents_of(item.row))
+        xs.append([reading.features.get(name, 0.0) for name in ABSTAIN_FEATURES])
+        ys.append(float(bool(item.row.get("answerable", True))))
+    x, y = np.array(xs), np.array(ys)
+    w = fit_logistic(x, y, l2)
+    p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+    threshold = pick_threshold(p, y.astype(bool), target_precision)
+    return {name: round(float(v), 4) for name, v in zip(ABSTAIN_FEATURES, w, strict=True)}, threshold
+
+
+def pick_threshold(p: np.ndarray, answerable: np.ndarray, target_precision: float) -> float:
+    """The threshold catching the most unanswerable questions with abstention precision >= target."""
+    best: tuple[float, float] | None = None
+    for t in np.unique(p):
+        cut = float(t) + 1e-9
+        abstain = p < cut
+        if abstain.sum() < 5:
+            continue
+        precision = float((abstain & ~answerable).sum() / abstain.sum())
+        recall = float((abstain & ~answerable).sum() / max(1, (~answerable).sum()))
         if precision >= target_precision and (best is None or recall > best[1]):
             best = (cut, recall)
-        if precision > fallback[0]:
-            fallback = (precision, cut)
-    return best[0] if best is not None else fallback[1]
+    return round(best[0], 4) if best else 0.0
 
 
-def split_folds(groups: Sequence[str], folds: int = 2, seed: int = 0) -> np.ndarray:
-    """A fold number per sample; samples of one group share a fold."""
-    unique = sorted(set(groups))
-    order = np.random.default_rng(seed).permutation(len(unique))
-    fold_of = {unique[i]: rank % folds for rank, i in enumerate(order)}
-    return np.array([fold_of[g] for g in groups])
+def fit(items: Sequence[Item], l2: float, target_precision: float, sentences: bool = False) -> ReaderModel:
+    """The yes/no threshold and the abstention model on ``items`` (and the sentence ranker if asked)."""
+    model = ReaderModel()
+    answerer = ExtractiveAnswerer(model=model)
+    if sentences:
+        model.sentence_weights = fit_sentences(answerer, items, l2)
+    model.support_threshold = fit_support(answerer, items)
+    model.abstain_weights, model.threshold = fit_abstain(answerer, items, l2, target_precision)
+    return model
 
 
 def cross_validate(
-    samples: Sequence[Sample], target_precision: float, l2: float = 1.0, folds: int = 2
-) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out P(answerable) and held-out abstention decisions for every sample."""
-    x = np.array([s.features for s in samples])
-    y = np.array([s.answerable for s in samples])
-    fold = split_folds([s.group for s in samples], folds)
-    held_p = np.zeros(len(samples))
-    held_abstain = np.zeros(len(samples), dtype=bool)
+    items: Sequence[Item], folds: int, l2: float, target_precision: float, sentences: bool = False
+) -> tuple[list[tuple[Item, Answer]], list[ReaderModel]]:
+    """Held-out answers of every item, each from a model fitted on the other folds."""
+    fold = folds_of(items, folds)
+    out: list[tuple[Item, Answer]] = []
+    models = []
     for k in range(folds):
-        train, test = fold != k, fold == k
-        w = fit_logistic(x[train], y[train].astype(float), l2)
-        threshold = pick_threshold(probabilities(x[train], w), y[train], target_precision)
-        held_p[test] = probabilities(x[test], w)
-        held_abstain[test] = held_p[test] < threshold
-    return held_p, held_abstain
+        train = [i for i, f in zip(items, fold, strict=True) if f != k]
+        test = [i for i, f in zip(items, fold, strict=True) if f == k]
+        model = fit(train, l2, target_precision, sentences)
+        models.append(model)
+        answerer = ExtractiveAnswerer(model=model)
+        out += [(i, answerer.answer(_question(i), documents_of(i.row))) for i in test]
+    return out, models
 
 
-def shifted_weights(w: np.ndarray, threshold: float, min_score: float) -> np.ndarray:
-    """``w`` with its bias moved so that P(answerable) < ``min_score`` means P < ``threshold`` before."""
+def record_of(item: Item, answer: Answer) -> PredictionRecord:
+    """A held-out answer as an eval record (retrieval fields left empty: only answers are scored)."""
+    answer = reconcile(answer)
+    row = item.row
+    return PredictionRecord(
+        id=str(row["id"]),
+        question=str(row["question"]),
+        type=row.get("type"),
+        answerable=bool(row.get("answerable", True)),
+        gold_urls=[str(u) for u in row.get("gold_urls") or []],
+        answers=[str(a) for a in row.get("answers") or []],
+        answer=answer.answer,
+        abstained=answer.abstained,
+        retrieved_urls=[],
+        cited_urls=list(dict.fromkeys(c.url for c in answer.citations)),
+        citations=[
+            {
+                "url": c.url,
+                "quote": c.quote,
+                "start": c.start,
+                "end": c.end,
+                "field": c.field,
+                "answer_span": asdict(c.answer_span) if c.answer_span else None,
+            }
+            for c in answer.citations
+        ],
+    )
 
-    def logit(p: float) -> float:
-        p = min(max(p, 1e-6), 1 - 1e-6)
-        return math.log(p / (1 - p))
 
-    shifted = w.copy()
-    shifted[0] += logit(min_score) - logit(threshold)
-    return shifted
-
-
-def retrieved(data_dir: Path, db: Path | None) -> list[tuple[dict[str, object], list[Document]]]:
-    """Index the set (idempotent) and retrieve every question's passages as Newsdesk would."""
-    from newsdesk.config import Settings
-    from newsdesk.eval.records import load_eval_articles, load_questions
-    from newsdesk.wiring import Newsdesk
-
-    with tempfile.TemporaryDirectory(prefix="newsdesk-calibrate-") as tmp:
-        desk = Newsdesk(Settings(db=db or Path(tmp) / "index"))
-        desk.indexer.index_articles(load_eval_articles(data_dir))
-        return [
-            (record, desk.qa.retriever.invoke(str(record["question"]).strip()))
-            for record in load_questions(data_dir)
-        ]
+SUMMARY = (
+    "lead_containment",
+    "answer_containment",
+    "yes_no_accuracy",
+    "yes_accuracy",
+    "no_accuracy",
+    "answerable_refused",
+    "unanswerable_refused",
+    "abstention_precision",
+    "abstention_recall",
+    "median_answer_words",
+    "citation_verbatim_rate",
+)
 
 
-def report(samples: Sequence[Sample], target_precision: float, min_score: float, l2: float = 1.0) -> str:
-    """Held-out numbers and the full-set weights, as text."""
-    x = np.array([s.features for s in samples])
-    y = np.array([s.answerable for s in samples])
-    held_p, held_abstain = cross_validate(samples, target_precision, l2)
-    right = int((held_abstain & ~y).sum())
-    lines = [
-        f"{len(samples)} questions ({int(y.sum())} answerable, {int((~y).sum())} unanswerable)",
-        "held-out (2-fold by article, threshold chosen on the training fold):",
-        f"  abstained {int(held_abstain.sum())}: precision "
-        f"{right / max(1, int(held_abstain.sum())):.3f}, recall {right / max(1, int((~y).sum())):.3f}, "
-        f"answerable refused {int((held_abstain & y).sum())}",
-        "held-out curve (threshold on P(answerable): precision, recall, answerable refused):",
-    ]
-    for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
-        precision, recall, refused = abstention_scores(held_p, y, threshold)
-        lines.append(f"  {threshold:.2f}: {precision:.3f} {recall:.3f} {refused}")
-    w = fit_logistic(x, y.astype(float), l2)
-    threshold = pick_threshold(probabilities(x, w), y, target_precision)
-    precision, recall, refused = abstention_scores(probabilities(x, w), y, threshold)
-    final = shifted_weights(w, threshold, min_score)
-    lines += [
-        f"full set: threshold {threshold:.3f} -> precision {precision:.3f}, recall {recall:.3f}, "
-        f"answerable refused {refused} (in-sample)",
-        "ABSTAIN_WEIGHTS_BY_NAME = {",
-        *(f'    "{name}": {v:.4f},' for name, v in zip(FEATURE_NAMES, final, strict=True)),
-        "}",
-    ]
-    return "\n".join(lines)
+def summary(metrics: Metrics) -> dict[str, float | None]:
+    return {k: None if metrics.get(k) is None else round(float(metrics[k]), 4) for k in SUMMARY}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m newsdesk.eval.calibrate", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("dir", type=Path, help="eval set folder (articles.jsonl, questions.jsonl)")
-    parser.add_argument("--db", type=Path, help="index folder to reuse (default: a temporary one)")
-    parser.add_argument("--target-precision", type=float, default=0.8)
-    parser.add_argument("--min-score", type=float, default=0.40)
+    parser.add_argument(
+        "sets", type=Path, nargs="+", help="eval set folders (articles.jsonl, questions.jsonl)"
+    )
+    parser.add_argument(
+        "--dumps", type=Path, help="folder for the retrieval dumps (default: a temporary one)"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--target-precision", type=float, default=0.85)
+    parser.add_argument("--no-cv", action="store_true")
+    parser.add_argument("--fit-sentences", action="store_true", help="also fit the sentence ranker")
     args = parser.parse_args(argv)
-    samples = collect(ExtractiveAnswerer(None), retrieved(args.dir, args.db))
-    print(report(samples, args.target_precision, args.min_score, args.l2))
+    with tempfile.TemporaryDirectory(prefix="newsdesk-calibrate-") as scratch:
+        folder = args.dumps or Path(scratch)
+        items: list[Item] = []
+        for data_dir in args.sets:
+            path = folder / f"{data_dir.name}.jsonl"
+            if not path.exists():
+                dump_retrieval(data_dir, path)
+            items += [Item(data_dir.name, row) for row in load_dump(path)]
+    article_groups(items)
+    report: dict[str, Any] = {}
+    if not args.no_cv:
+        held, models = cross_validate(items, args.folds, args.l2, args.target_precision, args.fit_sentences)
+        for data_dir in args.sets:
+            articles = load_eval_articles(data_dir)
+            mine = [(i, a) for i, a in held if i.set == data_dir.name]
+            records = [record_of(i, a) for i, a in mine]
+            metrics = metrics_from_records(
+                records, {a.url: a.text for a in articles}, {a.url: a.title for a in articles}
+            )
+            report[data_dir.name] = summary(metrics)
+            print(f"== {data_dir.name}: held out ({args.folds}-fold by article)")
+            print(json.dumps(report[data_dir.name], indent=1))
+            print("held-out abstention curve (threshold: precision, recall, answerable refused):")
+            nulls = sum(not i.row.get("answerable", True) for i, _ in mine)
+            answerable = len(mine) - nulls
+            for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
+                refused = [i for i, a in mine if (a.confidence if a.confidence is not None else 1.0) < t]
+                right = sum(not i.row.get("answerable", True) for i in refused)
+                print(
+                    f"  {t:.2f}: {right / max(1, len(refused)):.3f} {right / max(1, nulls):.3f} "
+                    f"{(len(refused) - right) / max(1, answerable):.3f}"
+                )
+        print(
+            "fold thresholds:",
+            [m.threshold for m in models],
+            "support:",
+            [m.support_threshold for m in models],
+        )
+    model = fit(items, args.l2, args.target_precision, args.fit_sentences)
+    model.meta = {
+        "fitted_on": [p.name for p in args.sets],
+        "questions": len(items),
+        "l2": args.l2,
+        "target_precision": args.target_precision,
+        "cross_validated": report,
+        "folds": args.folds,
+    }
+    model.save(args.out)
+    print(f"wrote {args.out}: threshold {model.threshold}, support threshold {model.support_threshold}")
+    print("sentence weights:", json.dumps(model.sentence_weights) if model.sentence_weights else "hand-set")
+    print(json.dumps(model.abstain_weights))
     return 0
 
 

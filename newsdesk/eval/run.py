@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +86,21 @@ def run_eval(
                     abstained=answer.abstained,
                     retrieved_urls=_distinct(str(d.metadata.get("url", "")) for d in documents)[:depth],
                     citations=[
-                        {"url": c.url, "quote": c.quote, "start": c.start, "end": c.end}
+                        {
+                            "url": c.url,
+                            "quote": c.quote,
+                            "start": c.start,
+                            "end": c.end,
+                            "field": c.field,
+                            "answer_span": asdict(c.answer_span) if c.answer_span else None,
+                        }
                         for c in answer.citations
                     ],
                     timings_ms=dict(answer.timings_ms),
                 )
             )
-    metrics = metrics_from_records(records, {a.url: a.text for a in articles})
+    metrics = metrics_from_records(
+        records, {a.url: a.text for a in articles}, {a.url: a.title for a in articles}
+    )
     metrics["index_seconds"] = index_seconds
     return metrics, records, index_seconds

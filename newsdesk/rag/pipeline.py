@@ -15,8 +15,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
 
 from newsdesk.rag.answer import ExtractiveAnswerer
+from newsdesk.rag.checks import question_problem
 from newsdesk.rag.news import parse_day, parse_until
-from newsdesk.rag.question import question_problem
 from newsdesk.rag.types import Answer
 from newsdesk.rag.verify import reconcile
 

@@ -9,10 +9,17 @@ import pytest
 from newsdesk.eval.metrics import (
     abstention_precision,
     abstention_recall,
+    answer_words,
+    citation_is_verbatim,
     contains_answer,
+    contains_substring,
+    lead_of,
+    median,
     metrics_from_records,
     normalize_answer,
     percentile,
+    yes_no_correct,
+    yes_no_gold,
 )
 from newsdesk.eval.records import read_predictions, write_predictions
 from tests.eval.sample import TEXTS, A, C, make_records
@@ -127,3 +134,53 @@ def test_predictions_file_round_trip(tmp_path: Path) -> None:
     again = read_predictions(path)
     assert again == records
     assert metrics_from_records(again, TEXTS) == metrics_from_records(records, TEXTS)
+
+
+def test_whole_word_containment_does_not_match_inside_words() -> None:
+    assert contains_answer("It was announced today.", ["announced"])
+    assert not contains_answer("It was announced today.", ["no"])
+    assert contains_substring("It was announced today.", ["no"])  # the older check did match
+    assert contains_answer("Sam Bankman-Fried was convicted.", ["Sam Bankman-Fried"])
+    assert not contains_answer("anything", [""])
+
+
+def test_lead_is_the_text_before_the_first_marker() -> None:
+    assert lead_of("Google. [1][2] Google makes deals [1]") == "Google. "
+    assert lead_of("No marker at all") == "No marker at all"
+
+
+def test_yes_no_needs_the_right_word_and_not_the_other() -> None:
+    assert yes_no_gold(["Yes"]) == "yes"
+    assert yes_no_gold(["Google"]) is None
+    assert yes_no_correct("Yes. ", "yes")
+    assert not yes_no_correct("Yes, no doubt. ", "yes")
+    assert not yes_no_correct("Yesterday it rained. ", "yes")
+    assert yes_no_correct("No. ", "no")
+
+
+def test_answer_words_leave_markers_out() -> None:
+    assert answer_words("One two [1] three [2][3]") == 3
+
+
+def test_median_and_percentile() -> None:
+    assert median([3, 1, 2]) == 2
+    assert median([1, 2, 3, 4]) == 2.5
+    assert median([]) is None
+
+
+def test_citation_verbatim_checks_the_field_and_the_answer_span() -> None:
+    texts = {"u": "Body text with $48 million inside."}
+    titles = {"u": "Headline: $2 billion deal"}
+    good = {"url": "u", "quote": "$48 million", "start": 15, "end": 26}
+    assert citation_is_verbatim(good, texts, titles)
+    assert not citation_is_verbatim({**good, "start": 14}, texts, titles)
+    title = {"url": "u", "field": "title", "quote": "$2 billion", "start": 10, "end": 20}
+    assert citation_is_verbatim(title, texts, titles)
+    assert not citation_is_verbatim({**title, "field": "text"}, texts, titles)
+    with_span = {
+        "url": "u", "quote": "Body text with $48 million inside.", "start": 0, "end": 34,
+        "answer_span": {"start": 15, "end": 26, "text": "$48 million"},
+    }  # fmt: skip
+    assert citation_is_verbatim(with_span, texts, titles)
+    outside = {**with_span, "answer_span": {"start": 15, "end": 40, "text": "x"}}
+    assert not citation_is_verbatim(outside, texts, titles)

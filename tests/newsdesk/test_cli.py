@@ -50,8 +50,12 @@ def test_ask_json_names_shoigu_and_follows_the_contract(seeded_db: Path) -> None
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, "exactly one JSON object"
     payload = json.loads(lines[0])
-    assert set(payload) == {"question", "answer", "abstained", "citations", "timings_ms"}
+    old_fields = {"question", "answer", "abstained", "citations", "timings_ms"}
+    new_fields = {"short_answer", "answer_type", "confidence", "generator", "notice", "standalone_question"}
+    assert set(payload) == old_fields | new_fields
     assert "Shoigu" in payload["answer"] and payload["abstained"] is False
+    assert "Shoigu" in payload["answer"].split("[")[0], "the first sentence names him"
+    assert payload["answer_type"] == "person" and "Shoigu" in payload["short_answer"]
     assert set(payload["timings_ms"]) == {"retrieve", "answer", "total"}
     numbers = {c["n"] for c in payload["citations"]}
     markers = {int(m) for m in __import__("re").findall(r"\[(\d+)\]", payload["answer"])}
@@ -69,8 +73,17 @@ def test_ask_json_names_shoigu_and_follows_the_contract(seeded_db: Path) -> None
             "end",
             "score",
             "also_in",
+            "field",
+            "answer_span",
+            "verified",
+            "support",
+            "verified_by",
         }
-        assert SEED_TEXT[c["start"] : c["end"]] == c["quote"]
+        assert c["field"] == "text" and SEED_TEXT[c["start"] : c["end"]] == c["quote"]
+        if c["answer_span"]:
+            span = c["answer_span"]
+            assert c["start"] <= span["start"] <= span["end"] <= c["end"]
+            assert SEED_TEXT[span["start"] : span["end"]] == span["text"]
 
 
 def test_ask_abstains_on_what_the_articles_do_not_say(seeded_db: Path) -> None:

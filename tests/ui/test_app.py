@@ -214,3 +214,31 @@ def test_several_app_processes_serve_from_one_chroma_server(chroma_url: str, tmp
         for process, _ in apps:
             process.terminate()
             process.wait(timeout=30)
+
+
+def test_the_chats_own_routes_want_a_login_too(locked_server: str) -> None:
+    # Gradio's /gradio_api/cancel does not check the login itself: the app's guard does.
+    request = urllib.request.Request(
+        f"{locked_server}/gradio_api/cancel",
+        data=json.dumps({"session_hash": "x", "fn_index": 0, "event_id": "y"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 401
+    login = "Basic " + base64.b64encode(b"ann:s3cret").decode()
+    request.add_header("Authorization", login)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status < 400
+    except urllib.error.HTTPError as error:  # past the guard, Gradio itself may reject the made-up event
+        assert error.code not in (401, 403, 429)
+
+
+def test_wrong_types_sent_to_the_gradio_api_get_a_polite_answer(server: str) -> None:
+    client = Client(server, verbose=False)
+    result = client.predict(12345, api_name="/ask")
+    assert result["abstained"] is True and "text" in result["answer"]
+    assert "Traceback" not in json.dumps(result) and "Error" not in result["answer"]
+    result = client.predict(QUESTION, "not a list", api_name="/ask")
+    assert result["abstained"] is True and "list" in result["answer"]

@@ -48,9 +48,9 @@ IMG_PAYLOAD = '<img src=x onerror="window.__pwned=1">'
 MARKDOWN_IMAGE_PAYLOAD = "![x](http://203.0.113.9/x.png)"
 HOSTILE_QUESTION = "How did the Zorblat festival in Qantaris open?"
 HOSTILE_ARTICLE = f"""Zorblat Festival Opens in Qantaris
-The Zorblat festival in Qantaris opened on Friday with lantern parades {SCRIPT_PAYLOAD} along the river.
-The Zorblat festival in Qantaris opened on Friday with a fireworks show {IMG_PAYLOAD} over the harbour.
-The Zorblat festival in Qantaris opened on Friday with a poster {MARKDOWN_IMAGE_PAYLOAD} of a golden lantern.
+The Zorblat festival in Qantaris opened on Friday with lantern parades {SCRIPT_PAYLOAD}, a fireworks show \
+{IMG_PAYLOAD} and a poster {MARKDOWN_IMAGE_PAYLOAD} of a golden lantern.
+Thousands of visitors walked along the river until midnight.
 """
 
 
@@ -211,7 +211,7 @@ def test_article_text_is_shown_as_text_and_never_runs(chat: ChatPage) -> None:
     chat.page.wait_for_timeout(1000)  # give an injected handler or image every chance to fire
 
     quotes = [flat(q) for q in answer.locator("blockquote").all_inner_texts()]
-    assert len(quotes) == 3 and all("Zorblat" in q for q in quotes), f"fixture no longer cited: {quotes}"
+    assert any("Zorblat" in q for q in quotes), f"fixture no longer cited: {quotes}"
     for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD, MARKDOWN_IMAGE_PAYLOAD):
         assert any(payload in q for q in quotes), f"{payload!r} should be shown literally, quotes: {quotes}"
     assert chat.page.evaluate("typeof window.__pwned") == "undefined"

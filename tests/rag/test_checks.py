@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsdesk.rag.question import question_problem
+from newsdesk.rag.checks import question_problem
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])

@@ -1,0 +1,56 @@
+"""Retrieval dumps: an eval set's questions with the passages retrieved for each, saved once, so the
+answer step can be fitted and scored many times without indexing or retrieving again."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.documents import Document
+
+from newsdesk.config import Settings
+from newsdesk.eval.records import load_eval_articles, load_questions
+
+
+def dump_retrieval(data_dir: Path, out: Path, settings: Settings | None = None) -> Path:
+    """Index ``data_dir``'s articles into a fresh index, retrieve for every question, write ``out``.
+
+    Each line: the question's fields (id, question, answers, answerable, type, gold_urls) and the
+    retrieved ``documents`` (page_content and metadata), as the answer step receives them.
+    """
+    from newsdesk.wiring import Newsdesk
+
+    with tempfile.TemporaryDirectory(prefix="newsdesk-dump-") as tmp:
+        base = settings or Settings()
+        desk = Newsdesk(base.model_copy(update={"db": Path(tmp) / "index", "home": Path(tmp) / "home"}))
+        desk.indexer.index_articles(load_eval_articles(data_dir))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as lines:
+            for question in load_questions(data_dir):
+                text = str(question["question"]).strip()
+                documents = desk.qa.retriever.invoke(text) if text else []
+                row = {
+                    key: question.get(key)
+                    for key in ("id", "question", "answers", "answerable", "type", "gold_urls")
+                }
+                row["documents"] = [
+                    {"page_content": d.page_content, "metadata": d.metadata} for d in documents
+                ]
+                lines.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return out
+
+
+def load_dump(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows ``dump_retrieval`` wrote."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def documents_of(row: dict[str, Any]) -> list[Document]:
+    """The retrieved passages of one dumped question, as the answer step receives them."""
+    return [Document(page_content=d["page_content"], metadata=dict(d["metadata"])) for d in row["documents"]]

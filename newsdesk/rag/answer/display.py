@@ -1,0 +1,75 @@
+"""What an answer shows of a sentence: never a Markdown heading mark or a dateline, and sentences
+split where the shared splitter missed a boundary; offsets always stay exact."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from newsdesk.text import sentence_spans
+
+# "... the Purus Arch. Water on the ..." (a lower-case word, a full stop, a space, a capital) that
+# blingfire missed; abbreviations such as "U.S. Navy" or "Dr. Smith" do not match.
+_MISSED_BOUNDARY = re.compile(
+    r"(?<=[a-z0-9)\"”’][a-z0-9)\"”’])(?<!\bvs)(?<!\bca)(?<!\bcf)(?<!\bapprox)(?<!\bNo)[.!?]\s+(?=[A-Z][a-z])"
+)
+
+
+@lru_cache(maxsize=8192)
+def reading_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """``sentence_spans`` of ``text``, split further at boundaries blingfire missed."""
+    spans: list[tuple[int, int]] = []
+    for left, right in sentence_spans(text):
+        for m in _MISSED_BOUNDARY.finditer(text, left, right):
+            spans.append((left, m.start() + 1))
+            left = m.end()
+        spans.append((left, right))
+    return tuple(spans)
+
+
+_HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[-*+]\s+|>\s+)")
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+# "RIVERTON, March 4, 2024 —", "WASHINGTON (AP) -", "LONDON, Ohio, Dec. 3 (Reuters) --", "PARIS —"
+_DATELINE = re.compile(
+    rf"^(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+)*)"
+    rf"(?:,\s+[A-Z][A-Za-z.]+(?:\s+[A-Z][A-Za-z.]+)?)?"
+    rf"(?:,?\s+{_MONTH}\s+\d{{1,2}}(?:,\s+\d{{4}})?)?"
+    r"(?:\s*\([A-Za-z .]+\))?"
+    r"\s*(?:—|–|--|-)\s*"
+)
+_TRAILING = re.compile(r"[\s#*_]+$")
+
+
+def shown_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` narrowed past Markdown heading/list marks and a dateline, so none is shown.
+
+    The result is still a slice of ``text`` (offsets stay exact); if nothing would be left, the
+    span is returned unchanged.
+    """
+    piece = text[start:end]
+    left = 0
+    m = _HEADING.match(piece)
+    if m:
+        left = m.end()
+    rest = piece[left:]
+    # Emphasis marks around a heading ("**Greenfield opens ...**") are dropped too.
+    stripped = rest.lstrip("*_ ")
+    left += len(rest) - len(stripped)
+    m = _DATELINE.match(piece[left:])
+    if m and m.end() < len(piece) - left:
+        left += m.end()
+    right = len(piece)
+    m = _TRAILING.search(piece, left)
+    if m and m.start() > left:
+        right = m.start()
+    if right - left <= 0:
+        return start, end
+    return start + left, start + right
+
+
+def is_heading(text: str, start: int, end: int) -> bool:
+    """True for a Markdown heading line (``# ...``)."""
+    return bool(re.match(r"\s{0,3}#{1,6}\s", text[start:end]))

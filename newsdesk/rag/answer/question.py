@@ -1,0 +1,385 @@
+"""Reading the question: its terms, the type of answer it wants, names, outlets, dates, claims.
+
+Answer types follow Li & Roth's coarse classes, narrowed to what news questions ask:
+
+========== ===================================================== ==========================
+type       asked by                                              answered by
+========== ===================================================== ==========================
+person     who, whom, which person/individual/player/CEO ...     a name (a person's first)
+org        which company/team/outlet/platform ...                a name (an organisation's)
+place      where, which country/city/state ...                   a name (a place's first)
+name       what is the name of, which + other noun               a name
+date       when, what year/day/month                             a date or year
+count      how many, what number of                              a number
+money      how much (cost, pay, worth ...), what price           an amount of money
+percent    what percentage, how much percent                     a percentage
+duration   how long                                              a duration
+quantity   how old/far/big/tall ...                              a number (with unit)
+yesno      is/does/did ... ?                                     Yes or No, from the claims
+choice     ... X or Y?  (consistent or inconsistent, before ...)  one of the offered options
+what       what, which (no typed focus), why, how                a clause of a sentence
+========== ===================================================== ==========================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from newsdesk.text import READING_STOPWORDS as STOPWORDS
+from newsdesk.text import stem, tokens, words
+
+FRAME_WORDS = frozenset(
+    """
+    type types kind kinds sort name names named called time times year years date dates day days
+    percentage percent number numbers amount mean means meaning entity entities term terms word words
+    example examples thing things way ways certain specific particular various article articles
+    report reports reported reporting reporter piece pieces story stories source sources news
+    outlet outlets publication published mention mentioned mentions say says said suggest suggests
+    suggested indicate indicates indicated discuss discussed discussing describe described
+    individual person company organization organisation entity
+    """.split()
+)
+"""Words that frame a question ("what *type* of", "as *reported* by") rather than say what it is about."""
+
+NEGATION_WORDS = frozenset(
+    "not never no none neither nor without cannot nobody nothing nowhere unable fail failed fails".split()
+)
+
+
+NAME_TYPES = frozenset({"person", "org", "place", "name"})
+NUMERIC_TYPES = frozenset({"count", "money", "percent", "duration", "quantity"})
+
+_PERSON_NOUNS = (
+    r"person|individual|man|woman|player|ceo|chief|executive|founder|co-founder|leader|president|"
+    r"minister|official|author|writer|actor|actress|singer|artist|musician|coach|manager|director|"
+    r"scientist|politician|judge|senator|governor|mayor|king|queen|emperor|pope|athlete|quarterback|"
+    r"winner|champion|chairman|chair|spokesperson|spokesman|spokeswoman|prosecutor|lawyer|star|"
+    r"head|owner|investor|entrepreneur|character|figure|composer|architect|inventor|explorer|general"
+)
+_ORG_NOUNS = (
+    r"company|companies|firm|firms|organi[sz]ation|organi[sz]ations|team|teams|club|clubs|outlet|"
+    r"network|brand|university|party|agency|band|newspaper|magazine|platform|platforms|exchange|"
+    r"startup|start-up|business|businesses|corporation|bank|group|studio|publisher|retailer|airline|"
+    r"manufacturer|developer|league|institution|government|department|ministry|entity|entities|"
+    r"service|app|website|site|channel|network|label|school|college|court|committee|council|"
+    r"news source|source|sportsbook|sportsbooks|operator"
+)
+_PLACE_NOUNS = (
+    r"country|countries|city|cities|state|states|town|towns|region|regions|place|places|nation|nations|"
+    r"continent|province|county|location|island|capital|venue|stadium|area|district|neighbou?rhood"
+)
+
+# Up to two modifiers between "which" and its noun ("which NFL team"), but not a verb or article
+# ("what is the state average" asks for no place).
+_FILLER = (
+    r"(?:(?!(?:is|was|are|were|the|a|an|did|does|do|has|have|had|of|in|on|to|for|that|this)\b)"
+    r"[\w-]+\s+){0,2}?"
+)
+
+# (pattern, type): the rule whose match starts first in the question decides; ties go to the earlier rule.
+_TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:what|which|in what|in which)\s+(?:year|decade|century)s?\b", re.I), "date"),
+    (re.compile(r"\b(?:what|which)\s+(?:date|day|month|time|period|era|season)\b", re.I), "date"),
+    (re.compile(r"\bwhen\b", re.I), "date"),
+    (re.compile(r"\bhow\s+many\b|\b(?:what|which)\s+(?:number|amount)\s+of\b", re.I), "count"),
+    (
+        re.compile(r"\b(?:what|which)\s+percentage\b|\bwhat\s+percent\b|\bhow\s+much\s+percent", re.I),
+        "percent",
+    ),
+    (re.compile(r"\bby\s+how\s+much\b", re.I), "quantity"),  # a change: a share, a number or an amount
+    (
+        re.compile(
+            r"\bhow\s+much\b|\b(?:what|which)\s+(?:price|cost|sum|fee|salary|budget|value|amount)\b|"
+            r"\bhow\s+expensive\b",
+            re.I,
+        ),
+        "money",
+    ),
+    (re.compile(r"\bhow\s+long\b", re.I), "duration"),
+    (
+        re.compile(
+            r"\bhow\s+(?:old|far|big|large|tall|high|deep|wide|fast|heavy|often|small|many\s+times)\b|"
+            r"\b(?:what|which)\s+(?:size|length|height|distance|speed|temperature|population|age|score|"
+            r"rate|ranking|rank|capacity)\b",
+            re.I,
+        ),
+        "quantity",
+    ),
+    (re.compile(r"\b(?:who|whom|whose)\b", re.I), "person"),
+    (
+        re.compile(rf"\b(?:what|which)\s+{_FILLER}(?:{_PERSON_NOUNS})\b(?!\s+of\b)", re.I),
+        "person",
+    ),
+    (re.compile(rf"\bwhere\b|\b(?:what|which)\s+{_FILLER}(?:{_PLACE_NOUNS})\b", re.I), "place"),
+    (
+        re.compile(rf"\b(?:what|which)\s+(?:type\s+of\s+|kind\s+of\s+)?{_FILLER}(?:{_ORG_NOUNS})\b", re.I),
+        "org",
+    ),
+    (re.compile(r"\b(?:what|which)\s+(?:is|was|are|were)\s+the\s+(?:name|title)s?\s+of\b", re.I), "name"),
+    (re.compile(r"\bwhat\s+(?:is|was)\s+(?:the\s+)?(?:name|title)\b|\bname\s+(?:of\s+)?the\b", re.I), "name"),
+    (re.compile(r"\b(?:why|how)\b", re.I), "what"),
+    (re.compile(r"\b(?:what|which)\b", re.I), "what"),
+]
+
+_AUXILIARY = r"(?i:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|might|may)"
+_YES_NO_START = re.compile(rf"^\s*(?:(?:and|so|but|also|then)\s+)?{_AUXILIARY}\b", re.I)
+# "Between the report from X and the one from Y, is there ...?", "After X said Y, did Z ...?"
+_YES_NO_LATER = re.compile(
+    rf"[,;:]\s+{_AUXILIARY}\s+(?:(?i:there|the|it|this|that|these|those|both|any|all|a|an|its|his|her|their)"
+    r"\b|[A-Z'‘\"])"
+)
+_WH_START = re.compile(r"^\s*(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_WH_AFTER_COMMA = re.compile(r"[,;:]\s+(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_CHOICE_PAIRS = (
+    ("consistent", "inconsistent"),
+    ("before", "after"),
+    ("agree", "disagree"),
+    ("similar", "different"),
+    ("same", "different"),
+    ("change", "consistency"),
+    ("increase", "decrease"),
+    ("higher", "lower"),
+    ("more", "less"),
+    ("earlier", "later"),
+    ("true", "false"),
+)
+_COMPARISON = re.compile(
+    r"\bboth\b|\bcompared?\s+(?:with|to)\b|\bin\s+comparison\b|\bversus\b|\bvs\.?\s|\bwhile\b|\bwhereas\b|"
+    r"\b(?:same|different|differ|differs|consistent|inconsistent|consistency|agree|disagree|similar)\b",
+    re.I,
+)
+_NEGATION = re.compile(
+    r"\b(?:not(?!\s+only\b)|never|no|none|neither|nor|without|cannot|unrelated|other\s+than)\b|n[’']t\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"[\"“‘']([^\"”’']{2,80})[\"”’']")
+_ISO_DATE = re.compile(r"\b(20\d\d|19\d\d)-(\d\d)-(\d\d)")
+_MONTHS = "january february march april may june july august september october november december".split()
+_MONTH_DATE = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the reader needs to know about a question.
+
+    ``terms`` are its content stems with weights (names and numbers 2, other words 1); ``focus`` the
+    noun after which/what ("company"); ``options`` the offered answers of a choice question.
+    """
+
+    text: str
+    terms: dict[str, float]
+    answer_type: str
+    focus: str = ""
+    names: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    negated: bool = False
+    yes_no: bool = False
+    options: tuple[str, ...] = ()
+    comparison: bool = False
+    days: tuple[str, ...] = ()
+    wants_year: bool = False
+    phrases: tuple[str, ...] = field(default=())
+
+    @property
+    def typed(self) -> bool:
+        """True when the answer is an entity of a known kind (a name, a date, a number)."""
+        return (
+            self.answer_type in NAME_TYPES or self.answer_type == "date" or self.answer_type in NUMERIC_TYPES
+        )
+
+
+ABBREVIATIONS = (
+    ("ceo", "chief executive"),
+    ("cfo", "chief financial officer"),
+    ("coo", "chief operating officer"),
+    ("cto", "chief technology officer"),
+    ("vp", "vice president"),
+    ("pm", "prime minister"),
+    ("us", "united states"),
+    ("u.s", "united states"),
+    ("uk", "united kingdom"),
+    ("u.k", "united kingdom"),
+    ("un", "united nations"),
+    ("eu", "european union"),
+    ("nfl", "national football league"),
+    ("nba", "national basketball association"),
+)
+"""News abbreviations and what articles write out instead: a sentence saying "chief executive" also
+counts as saying "CEO" (see ``candidates``)."""
+
+
+def content_terms(text: str) -> dict[str, float]:
+    """Question words that carry meaning, with weights: names and numbers count double."""
+    terms: dict[str, float] = {}
+    for i, token in enumerate(words(text)):
+        lower = token.lower()
+        dropped = (
+            lower in STOPWORDS or lower in FRAME_WORDS or lower.endswith(("n't", "n’t")) or len(lower) < 2
+        )
+        if dropped and not lower.isdigit():
+            continue
+        capital = token[0].isupper() and (i > 0 or any(ch.isupper() for ch in token[1:]))
+        weight = 2.0 if capital or token[0].isdigit() else 1.0
+        key = stem(lower)
+        terms[key] = max(terms.get(key, 0.0), weight)
+    return terms
+
+
+def answer_type(question: str) -> str:
+    """The kind of answer the question wants (see the module's table)."""
+    found: tuple[int, int, str] | None = None
+    for order, (pattern, kind) in enumerate(_TYPE_RULES):
+        match = pattern.search(question)
+        if match and (found is None or (match.start(), order) < found[:2]):
+            found = (match.start(), order, kind)
+    return found[2] if found else "what"
+
+
+def is_yes_no(question: str) -> bool:
+    """True for a question answered by yes or no (an auxiliary verb asks, not a wh-word)."""
+    if _YES_NO_START.search(question):
+        return True
+    if _WH_START.search(question):
+        return False
+    later = _YES_NO_LATER.search(question)
+    wh = _WH_AFTER_COMMA.search(question)
+    return later is not None and (wh is None or later.start() < wh.start())
+
+
+def choice_options(question: str) -> tuple[str, ...]:
+    """The offered answers of an "X or Y?" question ("consistent or inconsistent"), else ()."""
+    text = question.strip()
+    low = text.lower()
+    for a, b in _CHOICE_PAIRS:
+        m = re.search(rf"\b({a}|{b})\s+or\s+(?:an?\s+|the\s+)?({a}|{b})\b", low)
+        if m and m.group(1) != m.group(2):
+            return (m.group(1), m.group(2))
+    return ()
+
+
+def question_days(question: str) -> tuple[str, ...]:
+    """Days the question names, as YYYY-MM-DD, or MM-DD when it gives no year."""
+    days = [f"{y}-{m}-{d}" for y, m, d in _ISO_DATE.findall(question)]
+    for month, day, year in _MONTH_DATE.findall(question):
+        number = _MONTHS.index(month.lower()) + 1
+        days.append(f"{year}-{number:02d}-{int(day):02d}" if year else f"{number:02d}-{int(day):02d}")
+    return tuple(dict.fromkeys(days))
+
+
+def _names(question: str) -> frozenset[str]:
+    found = set()
+    for i, token in enumerate(tokens(question)):
+        lower = token.lower()
+        if lower in STOPWORDS or lower in FRAME_WORDS or not token[0].isupper():
+            continue
+        if i == 0 and not any(ch.isupper() for ch in token[1:]):
+            continue  # the first word is capitalised anyway
+        found.add(stem(lower))
+    return frozenset(found)
+
+
+def _focus(question: str) -> str:
+    m = re.search(
+        r"\b(?:which|what)\s+(?:type\s+of\s+|kind\s+of\s+)?((?:[a-z-]+\s+){0,2}?)([a-z-]+)\b(?:\s*,|\s+(?:is|was|are|were|has|had|have|did|does|do|reported|that|who|which|in|of|from))",
+        question,
+        re.I,
+    )
+    if m and m.group(2).lower() not in STOPWORDS:
+        return m.group(2).lower()
+    m = re.search(
+        r"\bname\s+of\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?([a-z-]+)\s+(?:that|who|which|developed|of)\b",
+        question,
+        re.I,
+    )
+    return m.group(1).lower() if m else ""
+
+
+def analyse(question: str) -> Question:
+    """Read a question."""
+    text = " ".join(question.split())
+    yes_no = is_yes_no(text)
+    options = choice_options(text) if (yes_no or re.search(r"\bwhich\b", text, re.I)) else ()
+    kind = "choice" if options else ("yesno" if yes_no else answer_type(text))
+    wants_year = bool(re.search(r"\b(?:what|which|in what|in which)\s+year\b", text, re.I))
+    return Question(
+        text=text,
+        terms=content_terms(text),
+        answer_type=kind,
+        focus=_focus(text),
+        names=_names(text),
+        numbers=frozenset(stem(t) for t in words(text) if t[0].isdigit()),
+        negated=bool(_NEGATION.search(text)),
+        yes_no=yes_no,
+        options=options,
+        comparison=bool(_COMPARISON.search(text)),
+        days=question_days(text),
+        wants_year=wants_year,
+        phrases=tuple(m.group(1) for m in _QUOTED.finditer(text)),
+    )
+
+
+def named_sources(question: str, sources: Iterable[str]) -> list[str]:
+    """The outlets among ``sources`` that the question names, in the question's order."""
+    found: list[tuple[int, str]] = []
+    for source in set(sources):
+        for name in {source, source.split("|")[0].strip(), source.split(":")[0].strip()}:
+            if len(name) >= 3:
+                match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question, re.IGNORECASE)
+                if match:
+                    found.append((match.start(), source))
+                    break
+    return [source for _, source in sorted(found)]
+
+
+_OUTLET_CUE = re.compile(
+    r"(?i:according\s+to|reported\s+by|published\s+(?:by|in)|(?:article|report|piece|review|story|coverage)s?"
+    r"\s+(?:from|by|in)|(?:from|by|in)\s+(?:an?\s+|the\s+)?(?:article|report|piece)\s+(?:from|by|in))\s+"
+    r"(?:an?\s+|the\s+)?['‘\"“]?((?:The\s+)?[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|of|the|and|&))*)",
+)
+_OUTLET_BEFORE = re.compile(
+    r"['‘\"“]?((?:The\s+)?[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*){0,4})['’\"”]?\s+(?:article|report|piece|review|story)\b"
+)
+
+
+def outlet_mentions(question: str) -> list[str]:
+    """Outlet-like names the question cites ("according to Reuters", "a BBC Sport article")."""
+    found = [m.group(1).strip() for m in _OUTLET_CUE.finditer(question)]
+    found += [m.group(1).strip() for m in _OUTLET_BEFORE.finditer(question)]
+    out = []
+    for name in found:
+        name = re.sub(rf"^(?:(?:The|An?|Both|{_AUXILIARY})\s+)+(?=[A-Z])", "", name).strip(" '’\"”")
+        name = re.sub(r"\s+(?:and|of|the|&)$", "", name)
+        if name.lower() in _MONTHS or re.fullmatch(_AUXILIARY, name):
+            continue
+        if name and name.lower() not in STOPWORDS and len(name) >= 2:
+            out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def missing_outlets(question: str, sources: Sequence[str], evidence: str = "") -> list[str]:
+    """Outlets the question cites that none of ``sources`` is (nor contains) and the evidence never names."""
+    known = [s.lower() for s in sources]
+    text = evidence.lower()
+    missing = []
+    for name in outlet_mentions(question):
+        low = name.lower()
+        if any(low in s or s.split("|")[0].strip() in low for s in known):
+            continue
+        if text and re.search(rf"(?<!\w){re.escape(low)}(?!\w)", text):
+            continue
+        missing.append(name)
+    return missing
+
+
+def negation_terms(text: str) -> set[str]:
+    """The negation words of a text (lower case)."""
+    found = {t.lower() for t in tokens(text) if t.lower() in NEGATION_WORDS}
+    if re.search(r"n[’']t\b", text):
+        found.add("not")
+    return found

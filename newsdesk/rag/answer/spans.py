@@ -1,0 +1,268 @@
+"""Span selection: score sentences and candidate spans, then vote across articles (DrQA + AskMSR).
+
+1. **Sentences** are scored by how much of the question they hold (all its terms, and its rarer
+   terms weighted by idf over the retrieved sentences), the same for their neighbours, the
+   passage's retrieval similarity, and whether the passage is from an outlet or day the question
+   names.
+2. **Spans** of the asked type are scored in their sentence: type fit (a "who" question prefers a
+   span with a person cue, takes a bare name, barely takes an organisation), proximity to the
+   question's terms in the sentence (rarer terms count more), the sentence's score, and novelty
+   (a span made only of question words restates the question and is dropped).
+3. **Votes**: spans are grouped by normalised text (a short form such as "Bankman-Fried" joins the
+   one longer form it is part of), and a group scores its best mention plus a share of the best
+   mention of every other article that carries it: wire stories and follow-ups repeat answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from newsdesk.rag.answer.candidates import Sentence, Span, idf
+from newsdesk.rag.answer.question import NAME_TYPES, Question
+from newsdesk.text import READING_STOPWORDS as STOPWORDS
+from newsdesk.text import share, stem, stems, words
+
+TYPE_FIT: dict[str, dict[str, float]] = {
+    "person": {"person": 1.0, "name": 0.75, "org": 0.3, "place": 0.2, "opener": 0.4},
+    "org": {"org": 1.0, "name": 0.85, "person": 0.3, "place": 0.35, "opener": 0.4},
+    "place": {"place": 1.0, "name": 0.7, "org": 0.3, "person": 0.15, "opener": 0.35},
+    "name": {"name": 1.0, "person": 0.9, "org": 0.9, "place": 0.85, "opener": 0.5},
+    "date": {"date": 1.0, "year": 0.9, "vague_date": 0.55},
+    "count": {"count": 1.0, "quantity": 0.6, "money": 0.25, "percent": 0.25},
+    "money": {"money": 1.0, "count": 0.3},
+    "percent": {"percent": 1.0, "count": 0.3},
+    "duration": {"duration": 1.0, "count": 0.3, "date": 0.3, "year": 0.3},
+    "quantity": {"quantity": 1.0, "count": 0.8, "percent": 0.4, "money": 0.3, "duration": 0.5},
+}
+"""How well a span kind answers a question type (1 = exactly what was asked)."""
+
+SENTENCE_FEATURES = (
+    "bias", "terms", "rare_terms", "window", "passage", "passage_rank", "bigrams", "compact", "typed",
+    "typed_precise", "focus", "heading", "hinted",
+)  # fmt: skip
+DEFAULT_SENTENCE_WEIGHTS = {
+    "bias": -4.0, "terms": 0.0, "rare_terms": 4.0, "window": 1.0, "passage": 1.5, "passage_rank": 0.5,
+    "bigrams": 1.0, "compact": 0.0, "typed": 1.0, "typed_precise": 1.0, "focus": 2.0, "heading": 0.0,
+    "hinted": 1.0,
+}  # fmt: skip
+"""Log-odds weights of the sentence ranker, set by hand, not fitted: the question's rarer words (4), its
+focus words, those the headline does not already say (2), the neighbours' words, the passage's retrieval
+rank and relative similarity, question word pairs kept in order, a span of the asked type (1 each, 2 for
+a date, number or amount), an outlet or day the question names (1). Weights fitted on the two eval sets
+did no better on them and much worse on unseen stories (see the report), so none are fitted.
+``data/reader.json`` may still hold fitted ones (``calibrate --fit-sentences``)."""
+SPAN_WEIGHTS = {"sentence": 0.45, "proximity": 0.55}
+VOTE_SHARE = 0.35
+"""Share of another article's best mention that a span group adds (redundancy voting)."""
+PROXIMITY_SCALE = 4.0
+"""Tokens at which a question term's closeness to a span halves."""
+
+
+def term_weights(q: Question, sentences: Sequence[Sentence]) -> dict[str, float]:
+    """The question's terms weighted by rarity among the retrieved sentences (idf)."""
+    n = len(sentences)
+    return {t: w * idf(n, sum(t in s.stems for s in sentences)) for t, w in q.terms.items()}
+
+
+def sentence_features(
+    q: Question,
+    s: Sentence,
+    rarity: dict[str, float],
+    bigrams: set[tuple[str, str]],
+    typed: bool,
+    top_score: float = 1.0,
+) -> dict[str, float]:
+    """What the sentence ranker reads about one sentence (``SENTENCE_FEATURES``).
+
+    Retrieval similarity enters relative to the best passage's (``passage``), since its scale varies
+    with the corpus and the question's length; everything else is a share or a count.
+    """
+    positions = [i for i, t in enumerate(s.token_stems) if t in q.terms]
+    pairs = set(zip(s.token_stems, s.token_stems[1:], strict=False))
+    spread = (positions[-1] - positions[0] + 1) / len(positions) if positions else 10.0
+    return {
+        "bias": 1.0,
+        "terms": share(q.terms, s.stems),
+        "rare_terms": share(rarity, s.stems),
+        "window": share(q.terms, s.window),
+        "passage": max(0.0, s.passage.score) / top_score if top_score > 0 else 0.0,
+        "passage_rank": 1.0 / (1.0 + s.passage.rank),
+        "bigrams": len(bigrams & pairs) / len(bigrams) if bigrams else 0.0,
+        "compact": min(spread, 10.0) / 10.0,
+        "typed": float(typed),
+        "typed_precise": float(typed and q.answer_type not in NAME_TYPES),
+        "focus": focus_share(rarity, s),
+        "heading": float(s.heading),
+        "hinted": min(1.0, s.passage.hinted),
+    }
+
+
+@lru_cache(maxsize=4096)
+def _title_stems(title: str) -> frozenset[str]:
+    return frozenset(stems(title))
+
+
+def focus_share(rarity: dict[str, float], s: Sentence) -> float:
+    """Rarity-weighted share of the question's *focus* terms that the sentence holds.
+
+    A news article's headline names its topic; the question's terms that the headline does not hold
+    ("cost" in "How much did the solar farm cost?" about "... opens solar farm") say what is asked
+    about the topic, so the answer's sentence should hold them. Without a headline every term counts.
+    """
+    title = _title_stems(s.passage.title) if s.passage.title else frozenset()
+    focus = {t: w for t, w in rarity.items() if t not in title}
+    if not focus:
+        return 0.0
+    return share(focus, s.stems)
+
+
+def question_bigrams(q: Question) -> set[tuple[str, str]]:
+    seq = [stem(t) for t in words(q.text) if stem(t) in q.terms]
+    return set(itertools.pairwise(seq))
+
+
+def score_sentences(
+    q: Question,
+    sentences: Sequence[Sentence],
+    weights: dict[str, float] | None = None,
+    typed: dict[int, bool] | None = None,
+) -> dict[str, float]:
+    """Set every sentence's ``overlap``, ``features`` and ``relevance`` (a probability that it holds the
+    answer, from a logistic model over ``SENTENCE_FEATURES``); returns the question terms' rarity weights."""
+    rarity = term_weights(q, sentences)
+    bigrams = question_bigrams(q)
+    w = weights or DEFAULT_SENTENCE_WEIGHTS
+    top_score = max((max(0.0, s.passage.score) for s in sentences), default=0.0)
+    for s in sentences:
+        s.overlap = share(q.terms, s.stems)
+        s.features = sentence_features(q, s, rarity, bigrams, bool(typed and typed.get(id(s))), top_score)
+        z = sum(w.get(name, 0.0) * value for name, value in s.features.items())
+        s.relevance = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    return rarity
+
+
+def type_fit(q: Question, kind: str) -> float:
+    if q.wants_year and kind in ("year", "date"):
+        return 1.0
+    return TYPE_FIT.get(q.answer_type, {}).get(kind, 0.0)
+
+
+def proximity(span: Span, rarity: dict[str, float]) -> float:
+    """Rarity-weighted closeness of the question's terms to the span in its sentence (0 to 1)."""
+    sentence = span.sentence
+    inside = [i for i, (a, b) in enumerate(sentence.token_offsets) if a >= span.start and b <= span.end]
+    if not inside:
+        return 0.0
+    first, last = inside[0], inside[-1]
+    total = sum(rarity.values())
+    if not total:
+        return 0.0
+    best: dict[str, int] = {}
+    positions = list(enumerate(sentence.token_stems))
+    positions += [(i, t) for t, places in sentence.aliases.items() for i in places]
+    for i, t in positions:
+        if t in rarity and not first <= i <= last:
+            d = first - i if i < first else i - last
+            if t not in best or d < best[t]:
+                best[t] = d
+    return sum(rarity[t] / (1.0 + (d - 1) / PROXIMITY_SCALE) for t, d in best.items()) / total
+
+
+def novelty(span: Span, q: Question) -> float:
+    """Share of the span's words that the question does not already say."""
+    parts = [p for p in span.text.replace("-", " ").split() if p.lower() not in STOPWORDS]
+    if not parts:
+        return 0.0
+    new = sum(stem(p) not in q.terms for p in parts)
+    return new / len(parts)
+
+
+def score_spans(q: Question, spans: Sequence[Span], rarity: dict[str, float]) -> list[Span]:
+    """Score every span of a fitting type; spans that fit nothing or restate the question are dropped."""
+    out = []
+    w = SPAN_WEIGHTS
+    for span in spans:
+        fit = type_fit(q, span.kind)
+        if fit <= 0:
+            continue
+        new = novelty(span, q)
+        if new <= 0:
+            continue
+        near = proximity(span, rarity)
+        # The square root softens the sentence model's peaked probabilities: a span right next to the
+        # question's words in a fair sentence can beat a loose one in the best sentence.
+        base = math.sqrt(span.sentence.relevance) * (w["sentence"] + w["proximity"] * near)
+        span.features = {"fit": fit, "novelty": new, "proximity": near, "sentence": span.sentence.relevance}
+        span.score = fit * base * (0.5 + 0.5 * new)
+        out.append(span)
+    return out
+
+
+@dataclass
+class Group:
+    """Mentions of one answer across the passages."""
+
+    key: str
+    spans: list[Span] = field(default_factory=list)
+    score: float = 0.0
+    articles: int = 0
+
+    @property
+    def best(self) -> Span:
+        return max(self.spans, key=lambda s: s.score)
+
+    def display(self, person: bool = False) -> Span:
+        """The mention to show: for a person the full name ("Sam Bankman-Fried" over "Bankman-Fried");
+        otherwise the form most articles use ("Google" over a single "Google Search")."""
+        if person:
+            chosen = [s for s in self.spans if s.key == self.key] or self.spans
+            return max(chosen, key=lambda s: s.score)
+        counts: dict[str, set[str]] = {}
+        for s in self.spans:
+            counts.setdefault(s.key, set()).add(s.sentence.passage.article)
+        key = max(counts, key=lambda k: (len(counts[k]), len(k)))
+        return max((s for s in self.spans if s.key == key), key=lambda s: s.score)
+
+
+def _alias_target(key: str, longer: Sequence[str]) -> str | None:
+    """The one longer name holding ``key`` as whole words ("Bankman-Fried" -> "Sam Bankman-Fried")."""
+    words = key.split()
+    n = len(words)
+    hits = [o for o in longer if any(o.split()[i : i + n] == words for i in range(len(o.split()) - n + 1))]
+    return hits[0] if len(hits) == 1 else None
+
+
+def vote(spans: Sequence[Span]) -> list[Group]:
+    """Group spans by answer and score each group: best mention + ``VOTE_SHARE`` x other articles' best."""
+    by_key: dict[str, list[Span]] = defaultdict(list)
+    for span in spans:
+        by_key[span.key].append(span)
+    keys = sorted(by_key, key=lambda k: -len(k))
+    name_kinds = {"name", "person", "org", "place", "opener"}
+    for key in keys:
+        if not all(s.kind in name_kinds for s in by_key[key]):
+            continue
+        longer = [
+            k
+            for k in keys
+            if len(k) > len(key) and k in by_key and any(s.kind in name_kinds for s in by_key[k])
+        ]
+        target = _alias_target(key, longer)
+        if target is not None:
+            by_key[target].extend(by_key.pop(key))
+    groups = []
+    for key, members in by_key.items():
+        per_article: dict[str, float] = {}
+        for s in members:
+            article = s.sentence.passage.article
+            per_article[article] = max(per_article.get(article, 0.0), s.score)
+        ranked = sorted(per_article.values(), reverse=True)
+        score = ranked[0] + VOTE_SHARE * sum(ranked[1:])
+        groups.append(Group(key, members, score, len(ranked)))
+    groups.sort(key=lambda g: g.score, reverse=True)
+    return groups
