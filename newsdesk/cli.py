@@ -44,6 +44,17 @@ def settings_from(args: argparse.Namespace) -> Any:
     return Settings(**{name: value for name, value in flags.items() if value is not None})
 
 
+def date_flag(text: str) -> str:
+    """A ``--since``/``--until`` value checked as the command line is read, so a typo is a usage error."""
+    from newsdesk.dates import parse_day
+
+    try:
+        parse_day(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from newsdesk.index.progress import progress_for
     from newsdesk.wiring import Newsdesk
@@ -196,8 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
     p_ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
-    p_ask.add_argument("--since", help="only articles published on or after YYYY-MM-DD (or YYYY-MM, YYYY)")
-    p_ask.add_argument("--until", help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)")
+    p_ask.add_argument(
+        "--since", type=date_flag, help="only articles published on or after YYYY-MM-DD (or YYYY-MM, YYYY)"
+    )
+    p_ask.add_argument(
+        "--until", type=date_flag, help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)"
+    )
     p_ask.set_defaults(run=cmd_ask)
 
     p_eval = with_db(

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from newsdesk.dates import published_day
 from newsdesk.index.chunk import Chunk
 from newsdesk.index.lexical import LexicalIndex
 from newsdesk.index.load import Article
@@ -560,9 +561,3 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, s
         "n_chunks": n_chunks,
         "published_day": published_day(article.published),
     }
-
-
-def published_day(published: str) -> int:
-    """YYYY-MM-DD as the integer YYYYMMDD (0 when unknown), so Chroma can filter date ranges."""
-    digits = published[:10].replace("-", "")
-    return int(digits) if len(digits) == 8 and digits.isdigit() else 0

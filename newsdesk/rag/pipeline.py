@@ -14,8 +14,8 @@ from typing import Any
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
 
+from newsdesk.dates import parse_day, parse_until
 from newsdesk.rag.answer import ExtractiveAnswerer
-from newsdesk.rag.news import parse_day, parse_until
 from newsdesk.rag.question import question_problem
 from newsdesk.rag.types import Answer
 from newsdesk.rag.verify import reconcile
@@ -85,7 +85,7 @@ def filter_problem(since: str | None, until: str | None) -> str | None:
         first = parse_day(since) if since else None
         last = parse_until(until) if until else None
     except ValueError as error:
-        return f"Please give dates as YYYY-MM-DD ({error})."
+        return f"Please check the dates: {error}."
     if first is not None and last is not None and first > last:
         return f"The date range is empty: {since} is after {until}."
     return None

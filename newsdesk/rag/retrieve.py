@@ -26,10 +26,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from newsdesk.dates import parse_day, parse_until
 from newsdesk.index.embed import Embedder
 from newsdesk.index.lexical import Filters
 from newsdesk.index.store import ChunkStore, ChunkView
-from newsdesk.rag.news import NewsHints, hints_for, parse_day, parse_until
+from newsdesk.rag.news import NewsHints, hints_for
 from newsdesk.rag.rerank import CrossEncoderReranker
 
 

@@ -100,6 +100,24 @@ def test_bad_questions_get_a_polite_reply_not_a_traceback(
     assert expected in payload["answer"] and payload["abstained"] is True
 
 
+@pytest.mark.parametrize(
+    ("flag", "typed", "why"),
+    [
+        ("--since", "2024-02-30", "(February 2024 has 29 days)"),
+        ("--until", "2023-13", "(there is no month 13)"),
+        ("--since", "last week", ""),
+    ],
+)
+def test_a_mistyped_date_says_what_is_wrong_and_what_is_accepted(
+    tmp_path: Path, flag: str, typed: str, why: str
+) -> None:
+    result = newsdesk("ask", "Who is visiting Beijing?", flag, typed, "--db", str(tmp_path / "index"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    what = f"{typed!r} is not a date{' ' + why if why else ''}"
+    assert f"argument {flag}: {what}: give YYYY-MM-DD, YYYY-MM or YYYY" in result.stderr
+    assert not (tmp_path / "index").exists()
+
+
 def test_reindexing_reports_unchanged_and_writes_nothing(seeded_db: Path) -> None:
     result = newsdesk("index", str(SEEDS), "--db", str(seeded_db))
     assert result.returncode == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsdesk.rag.news import date_hint, hints_for, named_sources, parse_day, parse_until
+from newsdesk.rag.news import date_hint, hints_for, named_sources
 
 SOURCES = ["TechCrunch", "The Verge", "The Age", "Wired"]
 
@@ -40,11 +40,3 @@ def test_relative_dates_count_back_from_the_newest_article() -> None:
 def test_a_question_without_outlet_or_date_has_no_hints() -> None:
     hints = hints_for("Who is visiting Beijing?", SOURCES, 20231231)
     assert hints.sources == () and not hints.has_dates
-
-
-def test_explicit_filters_accept_days_months_and_years() -> None:
-    assert parse_day("2023-10-05") == 20231005
-    assert (parse_day("2023-10"), parse_until("2023-10")) == (20231001, 20231031)
-    assert (parse_day("2023"), parse_until("2023")) == (20230101, 20231231)
-    with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        parse_day("yesterday")
