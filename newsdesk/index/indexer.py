@@ -30,7 +30,7 @@ import numpy as np
 from newsdesk.index.chunk import Chunk, chunk_article, embedding_text
 from newsdesk.index.dedup import DedupIndex, ServerRecords, SqliteRecords, dedup_file_name, record_for
 from newsdesk.index.embed import Embedder
-from newsdesk.index.load import Article, Problem, load_paths
+from newsdesk.index.load import Article, Problem, canonical, load_paths
 from newsdesk.index.lock import index_lock, server_lease
 from newsdesk.index.store import ChunkStore
 
@@ -137,8 +137,8 @@ class Indexer:
         with self._writing():
             loaded = load_paths(paths)
             # An index kept inside the articles' folder is not an article: skip its files.
-            folder = self.folder.resolve()
-            problems = [p for p in loaded.problems if not Path(p.path).resolve().is_relative_to(folder)]
+            folder = canonical(self.folder)
+            problems = [p for p in loaded.problems if not canonical(Path(p.path)).is_relative_to(folder)]
             report = self._index(loaded.articles, progress, prune)
         report.skipped[:0] = problems
         return report

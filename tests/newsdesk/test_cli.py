@@ -16,13 +16,13 @@ SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
 
 
 def newsdesk(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "newsdesk.cli", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
         cwd=cwd,
     )
@@ -138,6 +138,43 @@ def test_index_reports_skipped_files_with_reason_and_prunes(tmp_path: Path) -> N
     (docs / "b.txt").unlink()
     second = newsdesk("index", str(docs), "--db", str(db), "--prune")
     assert f"removed: file://{(docs / 'b.txt').resolve()}" in second.stdout
+
+
+def test_index_skips_pipes_loops_noise_and_bad_dates_by_name_and_indexes_the_rest(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Harbour\nThe harbour reopened on Friday after the storm.", encoding="utf-8")
+    (docs / "loop.txt").symlink_to(docs / "loop.txt")
+    os.mkfifo(docs / "pipe.md")
+    (docs / "noise.txt").write_bytes(b'\xf5\xb1e"JX\xb7\x91\xdfj\xf1\xd80>a\xcd\x86\xc3')
+    rows = [
+        {"id": "j1", "text": "The bridge closed for repairs in the spring.", "published": "2023-13-45"},
+        {"id": "j2", "text": "The ferry resumed service on Sunday.", "published": "2023-10-05T12:00:00Z"},
+    ]
+    (docs / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    fifo, loop = tmp_path / "x.txt", tmp_path / "loop.md"
+    os.mkfifo(fifo)
+    loop.symlink_to(loop)
+    # A FIFO that is opened blocks the run (holding the index lock): the timeout turns that into a failure.
+    result = newsdesk("index", str(loop), str(fifo), str(docs), "--db", str(tmp_path / "db"), timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    skipped = sorted(line for line in result.stdout.splitlines() if line.startswith("skipped: "))
+    assert skipped == sorted(
+        [
+            f"skipped: {loop}: symbolic link loop",
+            f"skipped: {fifo}: not a regular file (a FIFO)",
+            f"skipped: {docs / 'loop.txt'}: symbolic link loop",
+            f"skipped: {docs / 'pipe.md'}: not a regular file (a FIFO)",
+            f"skipped: {docs / 'noise.txt'}: not text (garbled in every encoding tried)",
+            f"skipped: {docs / 'feed.jsonl'}:1: field 'published': '2023-13-45' is not a date (there is no "
+            "month 13)",
+        ]
+    )
+    added = sorted(line for line in result.stdout.splitlines() if line.startswith("added: "))
+    assert added == sorted(["added: j2", f"added: file://{(docs / 'a.txt').resolve()}"])
+    ask = newsdesk("ask", "When did the ferry resume?", "--db", str(tmp_path / "db"), "--json")
+    [citation, *_] = json.loads(ask.stdout)["citations"]
+    assert citation["published"] == "2023-10-05"
 
 
 def test_index_home_comes_from_the_environment(tmp_path: Path) -> None:
