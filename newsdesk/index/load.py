@@ -320,14 +320,21 @@ def decode_lines(raw: bytes) -> list[str | UnreadableFile]:
 
 
 def article_id_for(path: Path, suffix: str = "") -> str:
-    """A stable id for a file-based article: its canonical path (plus a line for JSONL)."""
+    """A stable id for a file-based article: its canonical path (plus a line for JSONL), so every
+    spelling of the path (relative, through a link) names the same article."""
     return f"file://{canonical(path)}{suffix}"
+
+
+def file_url(path: Path) -> str:
+    """The link stored for a file-based article: its canonical path as a file:// URI, for the same
+    reason (a path as typed would make the article look changed whenever it is typed otherwise)."""
+    return canonical(path).as_uri()
 
 
 def load_text(path: Path, text: str) -> Article:
     """Plain text: the first non-empty line is the title."""
     title = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return Article(id=article_id_for(path), title=title, text=text, url=str(path))
+    return Article(id=article_id_for(path), title=title, text=text, url=file_url(path))
 
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
@@ -342,7 +349,7 @@ def load_markdown(path: Path, text: str) -> Article:
         match = _MD_HEADING.match(line)
         title = match.group(1) if match else line.strip()
         break
-    return Article(id=article_id_for(path), title=title, text=text, url=str(path))
+    return Article(id=article_id_for(path), title=title, text=text, url=file_url(path))
 
 
 _HTML_BLOCKS = [
@@ -398,7 +405,7 @@ def load_html(path: Path, text: str) -> Article:
         raise UnreadableFile("HTML file has no visible text")
     if not title:
         title = visible.splitlines()[0][:200]
-    return Article(id=article_id_for(path), title=title, text=visible, url=str(path))
+    return Article(id=article_id_for(path), title=title, text=visible, url=file_url(path))
 
 
 def load_jsonl(path: Path, lines: Iterable[str | UnreadableFile], result: LoadResult) -> None:
@@ -441,7 +448,7 @@ def load_jsonl(path: Path, lines: Iterable[str | UnreadableFile], result: LoadRe
                 id=article_id,
                 title=field_of("title"),
                 text=body,
-                url=url or f"{path}#{number}",
+                url=url or f"{file_url(path)}#{number}",
                 published=published,
                 source=field_of("source"),
                 author=field_of("author"),

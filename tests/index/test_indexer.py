@@ -42,7 +42,7 @@ def test_indexing_stores_every_chunk_with_citation_metadata(make_desk: Callable[
     assert report.added == [article.id] and report.chunks_written == len(expected) == len(stored)
     for chunk in expected:
         meta = stored[chunk_id(article.id, article.content_hash, chunk.number)]
-        assert meta["title"] == article.title and meta["url"] == str(SEED_ARTICLE)
+        assert meta["title"] == article.title and meta["url"] == SEED_ARTICLE.resolve().as_uri()
         assert (meta["start"], meta["end"], meta["chunk"]) == (chunk.start, chunk.end, chunk.number)
         assert {"published", "source", "article_id"} <= set(meta)
 

@@ -177,6 +177,21 @@ def test_index_skips_pipes_loops_noise_and_bad_dates_by_name_and_indexes_the_res
     assert citation["published"] == "2023-10-05"
 
 
+def test_every_spelling_of_a_path_is_one_article_with_a_file_url(tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    (tmp_path / "linked").symlink_to(SEEDS)
+    first = newsdesk("index", str(SEEDS.resolve()), "--db", db)
+    assert first.returncode == 0 and "added 1, updated 0, unchanged 0" in first.stdout, first.stdout
+    for spelling, cwd in (("seeds", SEEDS.parent), ("../seeds/.", SEEDS), ("linked", tmp_path)):
+        again = newsdesk("index", spelling, "--db", db, cwd=cwd)
+        assert "added 0, updated 0, unchanged 1" in again.stdout, (spelling, again.stdout)
+    answer = json.loads(
+        newsdesk("ask", "Who is visiting Beijing for security talks?", "--db", db, "--json").stdout
+    )
+    assert {c["url"] for c in answer["citations"]} == {SEED_ARTICLE.resolve().as_uri()}
+    assert {c["article_id"] for c in answer["citations"]} == {f"file://{SEED_ARTICLE.resolve()}"}
+
+
 def test_index_home_comes_from_the_environment(tmp_path: Path) -> None:
     result = newsdesk("index", str(SEED_ARTICLE), env={"NEWSDESK_HOME": str(tmp_path / "home")})
     assert result.returncode == 0
