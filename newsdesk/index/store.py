@@ -24,6 +24,7 @@ import numpy as np
 
 from newsdesk.dates import published_day
 from newsdesk.index.chunk import Chunk
+from newsdesk.index.filters import OutletCatalog
 from newsdesk.index.lexical import LexicalIndex
 from newsdesk.index.load import Article
 
@@ -181,17 +182,27 @@ class ChunkView:
             if v is not None
         }
 
-    def article_ids(self) -> set[str]:
-        """Every article id in the index."""
-        ids: set[str] = set()
+    def metadatas(self) -> Iterator[dict[str, Any]]:
+        """The metadata of every chunk, page by page."""
         offset = 0
         while True:
             got = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
             metas = got["metadatas"] or []
-            ids.update(str(m["article_id"]) for m in metas if m is not None)
+            yield from (dict(m) for m in metas if m is not None)
             if len(metas) < _PAGE:
-                return ids
+                return
             offset += _PAGE
+
+    def article_ids(self) -> set[str]:
+        """Every article id in the index."""
+        return {str(m["article_id"]) for m in self.metadatas()}
+
+    def outlets(self) -> OutletCatalog:
+        """The index's outlets, read from every chunk's metadata (``ChunkStore.outlets`` is faster)."""
+        return OutletCatalog.of(
+            (str(m.get("article_id", "")), str(m.get("source") or ""), _text_or_none(m.get("also_in")))
+            for m in self.metadatas()
+        )
 
     def search(
         self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
@@ -439,6 +450,15 @@ class ChunkStore:
         with self.reading() as view:
             return view.count()
 
+    def outlets(self, view: ChunkView | None = None) -> OutletCatalog:
+        """The index's outlets: from the BM25 mirror, else (dense only) from the chunks' metadata."""
+        if self.lexical is not None:
+            return self.lexical.outlets()
+        if view is not None:
+            return view.outlets()
+        with self.reading() as current:
+            return current.outlets()
+
     def article_ids(self) -> set[str]:
         """Every article id in the index."""
         with self.reading() as view:
@@ -561,3 +581,7 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, s
         "n_chunks": n_chunks,
         "published_day": published_day(article.published),
     }
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -2,17 +2,17 @@
 
 "According to TechCrunch", "in October 2023", "on 2023-11-24", "last week" (relative to the newest
 article in the index, since an archive's "now" is its newest story) become hints that the retriever
-uses to boost, while ``--source`` / ``--since`` / ``--until`` become hard filters.
+uses to boost, while ``--source`` / ``--since`` / ``--until`` become hard filters (index/filters.py).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from newsdesk.dates import MONTH_NAME, MONTHS, day_number, from_day_number, month_range
-from newsdesk.index.lexical import Filters
+from newsdesk.index.filters import Filters, OutletCatalog
 
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_DAY_YEAR = re.compile(rf"\b{MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
@@ -33,18 +33,19 @@ _RELATIVE = {
 
 @dataclass(frozen=True)
 class NewsHints:
-    """What the question itself names: outlets, and a published-day range (YYYYMMDD ints)."""
+    """What the question itself names: outlets, and a published-day range (YYYYMMDD ints).
+
+    ``outlets`` matches the named outlets as ``--source`` would (``OutletCatalog.filters``).
+    """
 
     sources: tuple[str, ...] = ()
     since_day: int | None = None
     until_day: int | None = None
+    outlets: Filters = field(default_factory=Filters)
 
     @property
     def has_dates(self) -> bool:
         return self.since_day is not None or self.until_day is not None
-
-    def as_filters(self) -> Filters:
-        return Filters(self.sources, self.since_day, self.until_day)
 
 
 def date_hint(question: str, newest_day: int | None) -> tuple[int | None, int | None]:
@@ -83,18 +84,13 @@ def date_hint(question: str, newest_day: int | None) -> tuple[int | None, int | 
     return None, None
 
 
-def named_sources(question: str, known: list[str]) -> tuple[str, ...]:
-    """Outlets of the index that the question names (case-sensitive, 'The' optional for long names)."""
-    found = []
-    for source in known:
-        names = [source]
-        if source.startswith("The ") and len(source) >= 8:
-            names.append(source[4:])
-        if any(re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", question) for name in names):
-            found.append(source)
-    return tuple(found)
+def named_sources(question: str, outlets: OutletCatalog) -> tuple[str, ...]:
+    """Outlets of the index that the question names (the catalog's matcher: any case, 'The' optional
+    for long names)."""
+    return outlets.named_in(question)
 
 
-def hints_for(question: str, known_sources: list[str], newest_day: int | None) -> NewsHints:
+def hints_for(question: str, outlets: OutletCatalog, newest_day: int | None) -> NewsHints:
     since, until = date_hint(question, newest_day)
-    return NewsHints(named_sources(question, known_sources), since, until)
+    names = named_sources(question, outlets)
+    return NewsHints(names, since, until, outlets.filters(names) if names else Filters())

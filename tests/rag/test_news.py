@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from newsdesk.index.filters import OutletCatalog
 from newsdesk.rag.news import date_hint, hints_for, named_sources
 
-SOURCES = ["TechCrunch", "The Verge", "The Age", "Wired"]
+SOURCES = OutletCatalog.of(("", name, None) for name in ["TechCrunch", "The Verge", "The Age", "Wired"])
 
 
 def test_outlets_named_in_a_question_are_found() -> None:
@@ -17,6 +18,12 @@ def test_outlets_named_in_a_question_are_found() -> None:
 def test_long_outlet_names_match_without_the_article_but_short_ones_do_not() -> None:
     assert named_sources("What did Verge say?", SOURCES) == ("The Verge",)
     assert named_sources("At what age do children start school?", SOURCES) == ()
+
+
+def test_outlets_are_named_in_any_case() -> None:
+    assert named_sources("What did techcrunch and THE VERGE say?", SOURCES) == ("TechCrunch", "The Verge")
+    hints = hints_for("according to techcrunch", SOURCES, None)
+    assert hints.sources == ("TechCrunch",) and hints.outlets.passes({"source": "TechCrunch"})
 
 
 @pytest.mark.parametrize(
