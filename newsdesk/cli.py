@@ -75,23 +75,54 @@ def cmd_index(args: argparse.Namespace) -> int:
     indexer.on_lock_wait = waiting
     progress = None if args.quiet else progress_for(sys.stderr)
     try:
-        report = indexer.index_paths([Path(p) for p in args.paths], prune=args.prune, progress=progress)
+        report = indexer.index_paths(
+            [Path(p) for p in args.paths], prune=args.prune, progress=progress, dry_run=args.dry_run
+        )
     finally:
         if progress is not None:
             progress.close()
-    if not args.quiet:
-        for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
-            for article_id in ids:
-                print(f"{label}: {article_id}")
-        for duplicate in report.duplicates:
-            if duplicate.new:
-                print(f"duplicate: {duplicate}")
+    print_changes(report, args.quiet)
     for problem in report.skipped:
         print(f"skipped: {problem}", file=sys.stderr if args.quiet else sys.stdout)
+    if args.prune:
+        print_prune_notes(report)
     print(f"unchanged: {len(report.unchanged)} article(s)")
     print(f"index {desk.store.where}: {report.summary()}; {desk.store.count()} chunks in all")
     nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
     return 1 if nothing_loaded and report.skipped else 0
+
+
+def print_changes(report: Any, quiet: bool = False) -> None:
+    """One line per article added, updated, removed or promoted (what a dry run would do), or found a
+    duplicate; with ``quiet`` only the articles a prune kept, which the user must hear about."""
+    if not quiet:
+        would = report.dry_run
+        labels = ("would add", "would update", "would remove") if would else ("added", "updated", "removed")
+        for label, ids in zip(labels, (report.added, report.updated, report.removed), strict=True):
+            for article_id in ids:
+                print(f"{label}: {article_id}")
+        for promoted in report.promoted:
+            print(
+                f"{'would promote' if would else 'promoted'}: {promoted.article_id} (read again from its "
+                f"file: it was stored as a near-duplicate of {promoted.of}, which is removed)"
+            )
+        for duplicate in report.duplicates:
+            if duplicate.new:
+                print(f"duplicate: {duplicate}")
+    for kept in report.kept:
+        print(f"kept: {kept}")
+
+
+def print_prune_notes(report: Any) -> None:
+    """What ``--prune`` left alone, so that a scoped prune is not mistaken for a full one."""
+    if report.elsewhere:
+        print(f"left alone: {report.elsewhere} article(s) from other paths (--prune judges only PATHS)")
+    if report.without_origin:
+        print(
+            f"not pruned: {len(report.without_origin)} article(s) with no recorded file (indexed by an "
+            "older Newsdesk, or not from a file); index their files again to record it, or remove one "
+            "with `newsdesk articles --delete ID`"
+        )
 
 
 def format_answer(answer: Any) -> str:
@@ -191,7 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_index = with_db(sub.add_parser("index", help="add or update articles from files and folders"))
     p_index.add_argument("paths", nargs="+", help=".txt, .md, .html, .jsonl files, or folders of them")
-    p_index.add_argument("--prune", action="store_true", help="remove indexed articles not found in PATHS")
+    p_index.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove indexed articles that came from files under PATHS and are no longer there (never "
+        "those of a file that could not be read in full in this run, nor articles from other paths)",
+    )
+    p_index.add_argument(
+        "--dry-run", action="store_true", help="print what would be added, updated and removed; write nothing"
+    )
     p_index.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p_index.add_argument(
         "--wait",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -49,10 +50,14 @@ def chunk_id(article_id: str, content_hash: str, number: int) -> str:
 
 @dataclass(frozen=True)
 class StoredVersion:
-    """What the index holds of an article: chunk counts per content hash, and how many are expected."""
+    """What the index holds of an article: chunk counts per content hash, and how many are expected;
+    the file(s) its chunks say it came from (None for chunks written before origins were recorded),
+    and the recorded files of its near-duplicates (``also_in_origins``)."""
 
     chunks_by_hash: dict[str, int]
     expected_by_hash: dict[str, int]
+    origins: frozenset[str | None] = frozenset()
+    duplicate_origins: dict[str, str] = field(default_factory=dict)
 
     def is_complete(self, content_hash: str) -> bool:
         """True when exactly this version, with all its chunks, is stored."""
@@ -466,17 +471,35 @@ class ChunkStore:
 
     def stored_versions(self, article_ids: Sequence[str]) -> dict[str, StoredVersion]:
         """What the index holds for each of ``article_ids`` (absent ids are left out)."""
-        found: dict[str, tuple[Counter[str], dict[str, int]]] = {}
+        found: dict[str, tuple[Counter[str], dict[str, int], set[str | None], dict[str, str]]] = {}
         for start in range(0, len(article_ids), 500):
             batch = list(article_ids[start : start + 500])
             where: Any = {"article_id": {"$in": batch}}
             got = self.collection.get(where=where, include=["metadatas"])
             for meta in got["metadatas"] or []:
-                counts, expected = found.setdefault(str(meta["article_id"]), (Counter(), {}))
+                counts, expected, origins, duplicates = found.setdefault(
+                    str(meta["article_id"]), (Counter(), {}, set(), {})
+                )
                 content_hash = str(meta["content_hash"])
                 counts[content_hash] += 1
                 expected[content_hash] = int(meta["n_chunks"])  # type: ignore[arg-type]
-        return {aid: StoredVersion(dict(c), e) for aid, (c, e) in found.items()}
+                origins.add(_text_or_none(meta.get("origin")))
+                duplicates.update(duplicate_origins_of(meta))
+        return {aid: StoredVersion(dict(c), e, frozenset(o), d) for aid, (c, e, o, d) in found.items()}
+
+    def article_origins(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        """Every stored article's origin (None when its chunks predate origins), and the recorded
+        origins of the near-duplicates named in ``also_in`` (which have no chunks of their own)."""
+        origins: dict[str, str | None] = {}
+        duplicates: dict[str, str] = {}
+        with self.reading() as view:
+            for meta in view.metadatas():
+                article_id = str(meta["article_id"])
+                origin = _text_or_none(meta.get("origin"))
+                if origins.get(article_id) is None:
+                    origins[article_id] = origin
+                duplicates.update(duplicate_origins_of(meta))
+        return origins, duplicates
 
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store this version's chunks, then delete every other version's chunks of the article."""
@@ -538,28 +561,54 @@ class ChunkStore:
                 if self.lexical is not None:
                     self.lexical.delete(doomed)
 
-    def set_also_in(self, article_id: str, also_in: str | None) -> int:
+    def set_also_in(
+        self, article_id: str, also_in: str | None, origins: Mapping[str, str] | None = None
+    ) -> int:
         """Set the ``also_in`` metadata of every chunk of an article (None removes it).
 
         ``also_in`` names the near-duplicates of the article (index/dedup.py): a JSON list of
-        ``{"article_id", "title", "source", "url", "published"}``. Only chunks whose value differs are
-        rewritten in Chroma (a metadata update, no re-embedding); the lexical mirror, whose id-based
+        ``{"article_id", "title", "source", "url", "published"}``. Beside it, ``also_in_origins`` maps
+        each duplicate to the file it came from (``origins``, else what was recorded before), which
+        lets ``--prune`` judge duplicates, which have no chunks of their own. Returns the number of
+        chunks changed in Chroma.
+        """
+        where: Any = {"article_id": article_id}
+        got = self.collection.get(where=where, include=["metadatas"])
+        recorded: dict[str, str] = {}
+        for meta in got["metadatas"] or []:
+            recorded.update(duplicate_origins_of(meta))
+        known = {**recorded, **{k: v for k, v in (origins or {}).items() if v}}
+        named = [str(item.get("article_id", "")) for item in json.loads(also_in)] if also_in else []
+        mapped = {d: known[d] for d in sorted(named) if d in known}
+        return self.update_metadata(
+            article_id,
+            {
+                "also_in": also_in,
+                "also_in_origins": json.dumps(mapped, ensure_ascii=False) if mapped else None,
+            },
+        )
+
+    def update_metadata(self, article_id: str, values: Mapping[str, str | None]) -> int:
+        """Set metadata fields on every chunk of an article (None removes a field); no re-embedding.
+
+        Only chunks whose values differ are rewritten in Chroma; the lexical mirror, whose id-based
         ``sync`` cannot see metadata changes, is rewritten for the whole article. Returns the number
         of chunks changed in Chroma.
         """
         where: Any = {"article_id": article_id}
         got = self.collection.get(where=where, include=["documents", "metadatas"])
         ids, docs, metas = got["ids"], got["documents"] or [], got["metadatas"] or []
-        changed = [i for i, m in zip(ids, metas, strict=True) if m.get("also_in") != also_in]
+        changed = [
+            i for i, m in zip(ids, metas, strict=True) if any(m.get(k) != v for k, v in values.items())
+        ]
         if changed:
-            updates: list[Any] = [{"also_in": also_in} for _ in changed]
+            updates: list[Any] = [dict(values) for _ in changed]
             self.collection.update(ids=changed, metadatas=updates)
-        if self.lexical is not None and ids:
+        if self.lexical is not None and ids:  # always: a crash may have left it behind Chroma
             full: list[dict[str, Any]] = []
             for meta in metas:
-                merged = {k: v for k, v in dict(meta).items() if k != "also_in"}
-                if also_in is not None:
-                    merged["also_in"] = also_in
+                merged = {k: v for k, v in dict(meta).items() if k not in values}
+                merged.update({k: v for k, v in values.items() if v is not None})
                 full.append(merged)
             self.lexical.upsert(ids, [str(d) for d in docs], full)
         return len(changed)
@@ -580,7 +629,20 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, s
         "content_hash": article.content_hash,
         "n_chunks": n_chunks,
         "published_day": published_day(article.published),
+        "origin": article.origin,
     }
+
+
+def duplicate_origins_of(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The recorded files of a kept article's near-duplicates (its ``also_in_origins``)."""
+    raw = metadata.get("also_in_origins")
+    if not isinstance(raw, str):
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items() if v} if isinstance(value, dict) else {}
 
 
 def _text_or_none(value: object) -> str | None:

@@ -192,6 +192,43 @@ def test_every_spelling_of_a_path_is_one_article_with_a_file_url(tmp_path: Path)
     assert {c["article_id"] for c in answer["citations"]} == {f"file://{SEED_ARTICLE.resolve()}"}
 
 
+def test_prune_judges_only_the_paths_given_keeps_a_broken_files_articles_and_previews(tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    rows = {
+        n: {
+            "id": f"x{n}",
+            "url": f"https://w/{n}",
+            "text": f"Story {n} is about the {n}th bridge of the town.",
+        }
+        for n in (1, 2, 3)
+    }
+    news = tmp_path / "feed.jsonl"
+    news.write_text("\n".join(json.dumps(rows[n]) for n in (1, 2, 3)), encoding="utf-8")
+    assert newsdesk("index", str(SEEDS), "--db", db).returncode == 0
+    assert newsdesk("index", str(news), "--db", db).returncode == 0
+    news.write_text("\n".join(json.dumps(rows[n]) for n in (1, 3)), encoding="utf-8")
+
+    preview = newsdesk("index", str(news), "--prune", "--dry-run", "--db", db)
+    assert preview.returncode == 0, preview.stderr
+    assert (
+        "would remove: x2" in preview.stdout and "left alone: 1 article(s) from other paths" in preview.stdout
+    )
+    assert "dry run, nothing written: would have added 0, updated 0, unchanged 2" in preview.stdout
+    assert "removed 1" in preview.stdout and "7 chunks in all" in preview.stdout  # x2 still there
+
+    pruned = newsdesk("index", str(news), "--prune", "--db", db)
+    assert "removed: x2" in pruned.stdout and "6 chunks in all" in pruned.stdout
+    seed_question = newsdesk("ask", "Who is visiting Beijing for security talks?", "--db", db)
+    assert "Shoigu" in seed_question.stdout  # the seeds, indexed from another path, survive
+
+    news.write_text(json.dumps(rows[3])[:-5] + "\n", encoding="utf-8")  # x1 gone, x3's line broken
+    kept = newsdesk("index", str(news), "--prune", "--db", db)
+    assert kept.returncode == 1 and "removed: " not in kept.stdout and "6 chunks in all" in kept.stdout
+    assert f"skipped: {news}:1: broken JSON" in kept.stdout
+    for article_id in ("x1", "x3"):
+        assert f"kept: {article_id} ({news.resolve()} could not be read in full in this run)" in kept.stdout
+
+
 def test_index_home_comes_from_the_environment(tmp_path: Path) -> None:
     result = newsdesk("index", str(SEED_ARTICLE), env={"NEWSDESK_HOME": str(tmp_path / "home")})
     assert result.returncode == 0
