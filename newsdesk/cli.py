@@ -147,11 +147,56 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from newsdesk.wiring import Newsdesk
 
     desk = Newsdesk(settings_from(args))
-    answer = desk.qa.ask(args.question, source=args.source, since=args.since, until=args.until)
+    qa = desk.qa  # settings first: a bad one is named before the index is looked at
+    desk.store.require_articles()
+    answer = qa.ask(args.question, source=args.source, since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         print(format_answer(answer))
+    return 0
+
+
+def cmd_articles(args: argparse.Namespace) -> int:
+    from newsdesk.wiring import Newsdesk
+
+    desk = Newsdesk(settings_from(args))
+    store = desk.store
+    store.require_articles()
+    if args.delete:
+        report = desk.indexer.remove(args.delete, dry_run=args.dry_run)
+        print_changes(report)
+        for article_id in report.unknown:
+            print(
+                f"newsdesk: no article {article_id!r} in {store.where} (see `newsdesk articles`)",
+                file=sys.stderr,
+            )
+        done = "would remove" if report.dry_run else "removed"
+        print(f"index {store.where}: {done} {len(report.removed)} article(s); {store.count()} chunks in all")
+        return 1 if report.unknown or report.kept else 0
+    if args.dry_run:
+        print("newsdesk: --dry-run goes with --delete ID", file=sys.stderr)
+        return 2
+    articles = store.articles()
+    if args.source:
+        outlets = store.outlets()
+        outlets.require(args.source)
+        wanted = outlets.filters(args.source)
+        articles = [a for a in articles if wanted.passes(a.metadata)]
+    listed = [a.to_dict() for a in articles]
+    if args.json:
+        print(json.dumps({"index": store.where, "articles": listed}, ensure_ascii=False))
+        return 0
+    for item in listed:
+        title = item["title"] or "(no title)"
+        facts = [item["published"] or "-", item["source"] or "-", f"{item['chunks']} chunk(s)", title]
+        print("  ".join([item["id"], *facts, f"[{item['origin'] or 'no recorded file'}]"]))
+        for other in item["also_in"]:
+            print(
+                f"    also in: {other['article_id']}  {other['published'] or '-'}  {other['source'] or '-'}"
+            )
+    chunks, duplicates = sum(a.chunks for a in articles), sum(len(a.also_in) for a in articles)
+    print(f"{len(articles)} article(s), {chunks} chunks, {duplicates} near-duplicate(s) in {store.where}")
     return 0
 
 
@@ -206,11 +251,14 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from newsdesk import __version__
+
     parser = argparse.ArgumentParser(
         prog="newsdesk",
         description="Question answering over news articles; every sentence of every answer is cited.",
         epilog="Every setting is also an environment variable NEWSDESK_<NAME> (see README: Configuration).",
     )
+    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -253,6 +301,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--until", type=date_flag, help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)"
     )
     p_ask.set_defaults(run=cmd_ask)
+
+    p_articles = with_db(
+        sub.add_parser("articles", help="list the indexed articles, or delete one (--delete ID)")
+    )
+    p_articles.add_argument("--source", action="append", help="only this outlet (repeatable; any case)")
+    p_articles.add_argument("--json", action="store_true", help="print one JSON object")
+    p_articles.add_argument(
+        "--delete",
+        action="append",
+        metavar="ID",
+        help="remove this article (repeatable): its chunks, its BM25 rows and its near-duplicate record, "
+        "so indexing its file again brings it back; takes the writer lock like `index`",
+    )
+    p_articles.add_argument("--dry-run", action="store_true", help="with --delete: say what would go")
+    p_articles.set_defaults(run=cmd_articles)
 
     p_eval = with_db(
         sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")

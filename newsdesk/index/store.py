@@ -76,8 +76,34 @@ class StoredChunk:
     score: float
 
 
+@dataclass
+class StoredArticle:
+    """An indexed article as ``newsdesk articles`` lists it: its first chunk's metadata, its chunks,
+    and the near-duplicates stored with it (``also_in``, each with its recorded ``origin``)."""
+
+    id: str
+    metadata: dict[str, Any]
+    chunks: int = 0
+    also_in: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        meta = self.metadata
+        fields = ("title", "source", "published", "url")
+        return {
+            "id": self.id,
+            **{name: str(meta.get(name) or "") for name in fields},
+            "chunks": self.chunks,
+            "origin": _text_or_none(meta.get("origin")) or None,
+            "also_in": self.also_in,
+        }
+
+
 class IndexUnavailable(RuntimeError):
     """The index folder cannot be opened; the message says how to fix it."""
+
+
+class IndexMissing(IndexUnavailable):
+    """A reader found no index (or an empty one) where it looked; nothing was created there."""
 
 
 class ChunkView:
@@ -307,6 +333,56 @@ class ChunkStore:
         """Open the collection now (an unusable index fails here, with its message)."""
         self.view()
 
+    def require_articles(self, fix: str = "newsdesk index PATH") -> None:
+        """For readers: fail with the fix, creating nothing, when there is no index here or it is empty.
+
+        Without this a mistyped ``--db`` (or ``ask`` run from another folder) would make an empty index
+        and answer "the articles do not answer this question", as if it had looked. ``fix`` is the
+        command that would fill this index, without its ``--db``/``--chroma-url``.
+        """
+        where = f"--chroma-url {self.url}" if self.url else f"--db {self.path}"
+        how = f"Index articles into it first ({fix} {where}), or point to your index with " + (
+            "--chroma-url and NEWSDESK_COLLECTION."
+            if self.url
+            else "--db DIR (or NEWSDESK_DB, or NEWSDESK_HOME)."
+        )
+        if not self._has_collection():
+            place = (
+                f"no collection {self.collection_name!r} on the Chroma server {self.url}"
+                if self.url
+                else f"no index at {self.path.absolute()}"
+            )
+            raise IndexMissing(f"{place}. {how}")
+        if self.count() == 0:
+            raise IndexMissing(f"the index at {self.where} holds no articles. {how}")
+
+    def _has_collection(self) -> bool:
+        """Whether the collection exists, found without creating anything (an unreadable index counts
+        as existing: opening it then fails with its own message)."""
+        if self.url:
+            try:
+                return self.collection_name in {
+                    getattr(c, "name", c) for c in self._client().list_collections()
+                }
+            except IndexUnavailable:
+                raise
+            except Exception:
+                return True  # unreachable: opening says so, with the fix
+        if self.path.exists() and not self.path.is_dir():
+            raise IndexUnavailable(f"index path {self.path} is a file, not a folder: pass another --db")
+        database = self.path / "chroma.sqlite3"
+        if not database.is_file():
+            return False
+        try:
+            db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = db.execute("SELECT name FROM collections").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return True
+        return self.collection_name in {row[0] for row in rows}
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[ChunkView]:
         """The current view, kept open for the ``with`` block even if a refresh replaces it meanwhile."""
@@ -486,6 +562,31 @@ class ChunkStore:
                 origins.add(_text_or_none(meta.get("origin")))
                 duplicates.update(duplicate_origins_of(meta))
         return {aid: StoredVersion(dict(c), e, frozenset(o), d) for aid, (c, e, o, d) in found.items()}
+
+    def articles(self) -> list[StoredArticle]:
+        """Every stored article, by id (one read of every chunk's metadata)."""
+        found: dict[str, StoredArticle] = {}
+        with self.reading() as view:
+            for meta in view.metadatas():
+                article = found.setdefault(
+                    str(meta["article_id"]), StoredArticle(str(meta["article_id"]), meta)
+                )
+                article.chunks += 1
+                if int(meta.get("chunk") or 0) < int(article.metadata.get("chunk") or 0):
+                    article.metadata = meta
+        for article in found.values():
+            origins = duplicate_origins_of(article.metadata)
+            raw = article.metadata.get("also_in")
+            try:
+                entries = json.loads(raw) if isinstance(raw, str) else []
+            except ValueError:
+                entries = []
+            article.also_in = [
+                {**{k: str(v) for k, v in e.items()}, "origin": origins.get(str(e.get("article_id")), "")}
+                for e in entries
+                if isinstance(e, dict)
+            ]
+        return sorted(found.values(), key=lambda a: a.id)
 
     def article_origins(self) -> tuple[dict[str, str | None], dict[str, str]]:
         """Every stored article's origin (None when its chunks predate origins), and the recorded

@@ -436,3 +436,91 @@ def test_serve_on_a_busy_port_says_so_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"port {port}" in result.stderr and "already in use" in result.stderr and "--port" in result.stderr
     assert "serving on" not in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- readers never create an index; the version; listing and deleting articles ----
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    result = newsdesk("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"newsdesk {version('newsdesk')}"
+
+
+def test_ask_and_articles_on_a_missing_index_create_nothing_and_say_how_to_fix_it(tmp_path: Path) -> None:
+    for command in (("ask", "Who is visiting Beijing?"), ("articles",), ("articles", "--delete", "x")):
+        elsewhere = newsdesk(*command, cwd=tmp_path)  # run from a folder without an index
+        assert elsewhere.returncode == 2 and "Traceback" not in elsewhere.stderr
+        assert f"no index at {tmp_path / '.newsdesk' / 'index'}." in elsewhere.stderr
+        assert "newsdesk index PATH --db" in elsewhere.stderr and "NEWSDESK_HOME" in elsewhere.stderr
+        mistyped = newsdesk(*command, "--db", str(tmp_path / "indx"))
+        assert mistyped.returncode == 2 and f"no index at {tmp_path / 'indx'}." in mistyped.stderr
+        assert "The indexed articles do not answer" not in elsewhere.stdout + mistyped.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_index_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    db = tmp_path / "db"
+    assert newsdesk("index", str(tmp_path / "empty.txt"), "--db", str(db)).returncode == 1
+    for command in (("ask", "Who is visiting Beijing?"), ("articles",)):
+        result = newsdesk(*command, "--db", str(db))
+        assert result.returncode == 2 and f"the index at {db} holds no articles." in result.stderr
+
+
+def test_ask_on_a_server_without_the_collection_creates_nothing(tmp_path: Path, chroma_url: str) -> None:
+    import chromadb
+
+    env = {"NEWSDESK_COLLECTION": "never-indexed", "NEWSDESK_HOME": str(tmp_path / "home")}
+    result = newsdesk("ask", "Who is visiting Beijing?", "--chroma-url", chroma_url, env=env)
+    assert result.returncode == 2
+    assert f"no collection 'never-indexed' on the Chroma server {chroma_url}" in result.stderr
+    host, port = chroma_url.removeprefix("http://").split(":")
+    client = chromadb.HttpClient(host=host, port=int(port))
+    assert "never-indexed" not in {c.name for c in client.list_collections()}
+    assert not (tmp_path / "home").exists()
+
+
+def articles_in(db: str, *args: str) -> dict[str, dict[str, object]]:
+    result = newsdesk("articles", "--db", db, "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return {a["id"]: a for a in json.loads(result.stdout)["articles"]}
+
+
+def test_articles_lists_filters_and_deletes_and_a_reindex_brings_an_article_back(tmp_path: Path) -> None:
+    feed, _ = feed_with_a_duplicate(tmp_path, extra=1)  # seed (Wire), copy (Daily: a near-duplicate)
+    harbour = tmp_path / "harbour.txt"
+    harbour.write_text("Harbour\nThe harbour reopened on Friday after the storm.", encoding="utf-8")
+    db = str(tmp_path / "db")
+    assert newsdesk("index", str(feed), str(harbour), "--db", db).returncode == 0
+    listed = articles_in(db)
+    assert set(listed) == {"seed", "other-0", f"file://{harbour.resolve()}"}
+    assert listed["seed"]["origin"] == str(feed.resolve()) and listed["seed"]["source"] == "Wire"
+    assert [(d["article_id"], d["source"], d["origin"]) for d in listed["seed"]["also_in"]] == [  # type: ignore[union-attr]
+        ("copy", "Daily", str(feed.resolve()))
+    ]
+    assert set(articles_in(db, "--source", "daily")) == set(articles_in(db, "--source", "WIRE")) == {"seed"}
+    text = newsdesk("articles", "--db", db)
+    assert "seed  -  Wire  " in text.stdout and "    also in: copy  -  Daily" in text.stdout
+    assert f"Harbour  [{harbour.resolve()}]" in text.stdout
+    assert text.stdout.splitlines()[-1] == f"3 article(s), 6 chunks, 1 near-duplicate(s) in {db}"
+
+    preview = newsdesk("articles", "--db", db, "--delete", "copy", "--dry-run")
+    assert "would remove: copy" in preview.stdout and articles_in(db)["seed"]["also_in"]
+    deleted = newsdesk("articles", "--db", db, "--delete", "copy")
+    assert deleted.returncode == 0 and "removed: copy" in deleted.stdout
+    assert articles_in(db)["seed"]["also_in"] == []  # the kept article no longer names it
+
+    gone = newsdesk("articles", "--db", db, "--delete", f"file://{harbour.resolve()}", "--delete", "nope")
+    assert gone.returncode == 1 and "no article 'nope'" in gone.stderr
+    assert set(articles_in(db)) == {"seed", "other-0"}
+
+    again = newsdesk("index", str(feed), str(harbour), "--db", db)
+    assert f"added: file://{harbour.resolve()}" in again.stdout
+    assert "duplicate: copy (duplicate of seed)" in again.stdout
+    assert [d["article_id"] for d in articles_in(db)["seed"]["also_in"]] == ["copy"]  # type: ignore[union-attr]
+
+    promoted = newsdesk("articles", "--db", db, "--delete", "seed")
+    assert "removed: seed" in promoted.stdout and "promoted: copy" in promoted.stdout
+    assert set(articles_in(db)) == {"copy", "other-0", f"file://{harbour.resolve()}"}
