@@ -291,6 +291,17 @@ def test_eval_reports_metrics_and_writes_predictions(tmp_path: Path) -> None:
     assert [json.loads(line)["id"] for line in lines] == ["1", "2"]
 
 
+def test_the_example_eval_set_of_the_readme_runs() -> None:
+    from newsdesk.config import REPO_ROOT
+
+    result = newsdesk("eval", "examples/eval-mini", "--json", cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)["newsdesk"]
+    assert (metrics["n_questions"], metrics["n_answerable"], metrics["n_unanswerable"]) == (8, 5, 3)
+    assert metrics["hit@1"] == 1.0 and metrics["citation_verbatim_rate"] == 1.0
+    assert metrics["abstention_recall"] == 1.0
+
+
 # ---- index at scale: progress, duplicates, one writer at a time (index/progress.py, dedup.py, lock.py) ----
 
 
