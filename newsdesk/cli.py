@@ -87,7 +87,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.prune:
         print_prune_notes(report)
     print(f"unchanged: {len(report.unchanged)} article(s)")
-    print(f"index {desk.store.where}: {report.summary()}; {desk.store.count()} chunks in all")
+    chunks = desk.store.count() if not args.dry_run or desk.store.exists() else 0
+    print(f"index {desk.store.where}: {report.summary()}; {chunks} chunks in all")
     nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
     return 1 if nothing_loaded and report.skipped else 0
 

@@ -193,6 +193,16 @@ class Indexer:
         longer there; never one whose file had a problem in this run, nor one from other paths or of
         unknown origin. With ``dry_run``, report what would be done and write nothing.
         """
+        if dry_run and not self.store.exists():  # a preview creates no index: all would be new
+            loaded = load_paths(paths)
+            report = IndexReport(skipped=loaded.problems, dry_run=True)
+            for article in loaded.articles:
+                if article.id in report.added:
+                    where = article.origin or article.url or article.id
+                    report.skipped.append(Problem(where, f"duplicate article id {article.id}", article.line))
+                else:
+                    report.added.append(article.id)
+            return report
         with self._writing():
             loaded = load_paths(paths)
             # An index kept inside the articles' folder is not an article: skip its files.

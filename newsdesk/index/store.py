@@ -346,7 +346,7 @@ class ChunkStore:
             if self.url
             else "--db DIR (or NEWSDESK_DB, or NEWSDESK_HOME)."
         )
-        if not self._has_collection():
+        if not self.exists():
             place = (
                 f"no collection {self.collection_name!r} on the Chroma server {self.url}"
                 if self.url
@@ -356,7 +356,7 @@ class ChunkStore:
         if self.count() == 0:
             raise IndexMissing(f"the index at {self.where} holds no articles. {how}")
 
-    def _has_collection(self) -> bool:
+    def exists(self) -> bool:
         """Whether the collection exists, found without creating anything (an unreadable index counts
         as existing: opening it then fails with its own message)."""
         if self.url:

@@ -310,6 +310,9 @@ def test_a_folder_that_cannot_be_read_keeps_its_articles(
 def test_dry_run_reports_and_writes_nothing(make_desk: Callable[..., Newsdesk], tmp_path: Path) -> None:
     desk = make_desk()
     news = feed(tmp_path / "news.jsonl", A1, A2)
+    preview = desk.indexer.index_paths([news], prune=True, dry_run=True)
+    assert preview.added == ["a1", "a2"] and not desk.store.exists()  # not even an empty index is made
+    assert not (tmp_path / "index").exists()
     desk.indexer.index_paths([news])
     before = all_chunks(desk.store)
     feed(news, {**A1, "text": "The harbour reopened on Saturday."}, A3)
