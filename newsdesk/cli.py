@@ -294,7 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("question")
     p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
-    p_ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    p_ask.add_argument(
+        "--source", action="append", help="only this outlet (repeatable; any case; near-duplicates count)"
+    )
     p_ask.add_argument(
         "--since", type=date_flag, help="only articles published on or after YYYY-MM-DD (or YYYY-MM, YYYY)"
     )

@@ -461,10 +461,10 @@ def load_jsonl(path: Path, lines: Iterable[str | UnreadableFile], result: LoadRe
 def load_file(path: Path, result: LoadResult) -> None:
     """Load one file into ``result``; anything wrong with it (or a line of it) becomes a Problem."""
     try:
-        raw = read_regular_file(path)
         suffix = path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             raise UnreadableFile(f"unsupported file type '{suffix or path.name}'")
+        raw = read_regular_file(path)
         if suffix == ".jsonl":
             if not raw.strip():
                 raise UnreadableFile("empty file")
