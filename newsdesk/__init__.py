@@ -1,3 +1,8 @@
 """Newsdesk: question answering over news articles, every sentence cited."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("newsdesk")  # one source of truth: pyproject.toml, as installed
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "unknown (not installed)"

@@ -31,6 +31,17 @@ def settings_from(args: argparse.Namespace) -> Any:
     return Settings(**{name: value for name, value in flags.items() if value is not None})
 
 
+def date_flag(text: str) -> str:
+    """A ``--since``/``--until`` value checked as the command line is read, so a typo is a usage error."""
+    from newsdesk.dates import parse_day
+
+    try:
+        parse_day(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from newsdesk.index.progress import progress_for
     from newsdesk.wiring import Newsdesk
@@ -51,23 +62,55 @@ def cmd_index(args: argparse.Namespace) -> int:
     indexer.on_lock_wait = waiting
     progress = None if args.quiet else progress_for(sys.stderr)
     try:
-        report = indexer.index_paths([Path(p) for p in args.paths], prune=args.prune, progress=progress)
+        report = indexer.index_paths(
+            [Path(p) for p in args.paths], prune=args.prune, progress=progress, dry_run=args.dry_run
+        )
     finally:
         if progress is not None:
             progress.close()
-    if not args.quiet:
-        for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+    print_changes(report, args.quiet)
+    for problem in report.skipped:
+        print(f"skipped: {problem}", file=sys.stderr if args.quiet else sys.stdout)
+    if args.prune:
+        print_prune_notes(report)
+    print(f"unchanged: {len(report.unchanged)} article(s)")
+    chunks = desk.store.count() if not args.dry_run or desk.store.exists() else 0
+    print(f"index {desk.store.where}: {report.summary()}; {chunks} chunks in all")
+    nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
+    return 1 if nothing_loaded and report.skipped else 0
+
+
+def print_changes(report: Any, quiet: bool = False) -> None:
+    """One line per article added, updated, removed or promoted (what a dry run would do), or found a
+    duplicate; with ``quiet`` only the articles a prune kept, which the user must hear about."""
+    if not quiet:
+        would = report.dry_run
+        labels = ("would add", "would update", "would remove") if would else ("added", "updated", "removed")
+        for label, ids in zip(labels, (report.added, report.updated, report.removed), strict=True):
             for article_id in ids:
                 print(f"{label}: {article_id}")
+        for promoted in report.promoted:
+            print(
+                f"{'would promote' if would else 'promoted'}: {promoted.article_id} (read again from its "
+                f"file: it was stored as a near-duplicate of {promoted.of}, which is removed)"
+            )
         for duplicate in report.duplicates:
             if duplicate.new:
                 print(f"duplicate: {duplicate}")
-    for problem in report.skipped:
-        print(f"skipped: {problem}", file=sys.stderr if args.quiet else sys.stdout)
-    print(f"unchanged: {len(report.unchanged)} article(s)")
-    print(f"index {desk.store.where}: {report.summary()}; {desk.store.count()} chunks in all")
-    nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
-    return 1 if nothing_loaded and report.skipped else 0
+    for kept in report.kept:
+        print(f"kept: {kept}")
+
+
+def print_prune_notes(report: Any) -> None:
+    """What ``--prune`` left alone, so that a scoped prune is not mistaken for a full one."""
+    if report.elsewhere:
+        print(f"left alone: {report.elsewhere} article(s) from other paths (--prune judges only PATHS)")
+    if report.without_origin:
+        print(
+            f"not pruned: {len(report.without_origin)} article(s) with no recorded file (indexed by an "
+            "older Newsdesk, or not from a file); index their files again to record it, or remove one "
+            "with `newsdesk articles --delete ID`"
+        )
 
 
 def format_answer(answer: Any) -> str:
@@ -92,11 +135,56 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from newsdesk.wiring import Newsdesk
 
     desk = Newsdesk(settings_from(args))
-    answer = desk.qa.ask(args.question, source=args.source, since=args.since, until=args.until)
+    qa = desk.qa  # settings first: a bad one is named before the index is looked at
+    desk.store.require_articles()
+    answer = qa.ask(args.question, source=args.source, since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         print(format_answer(answer))
+    return 0
+
+
+def cmd_articles(args: argparse.Namespace) -> int:
+    from newsdesk.wiring import Newsdesk
+
+    desk = Newsdesk(settings_from(args))
+    store = desk.store
+    store.require_articles()
+    if args.delete:
+        report = desk.indexer.remove(args.delete, dry_run=args.dry_run)
+        print_changes(report)
+        for article_id in report.unknown:
+            print(
+                f"newsdesk: no article {article_id!r} in {store.where} (see `newsdesk articles`)",
+                file=sys.stderr,
+            )
+        done = "would remove" if report.dry_run else "removed"
+        print(f"index {store.where}: {done} {len(report.removed)} article(s); {store.count()} chunks in all")
+        return 1 if report.unknown or report.kept else 0
+    if args.dry_run:
+        print("newsdesk: --dry-run goes with --delete ID", file=sys.stderr)
+        return 2
+    articles = store.articles()
+    if args.source:
+        outlets = store.outlets()
+        outlets.require(args.source)
+        wanted = outlets.filters(args.source)
+        articles = [a for a in articles if wanted.passes(a.metadata)]
+    listed = [a.to_dict() for a in articles]
+    if args.json:
+        print(json.dumps({"index": store.where, "articles": listed}, ensure_ascii=False))
+        return 0
+    for item in listed:
+        title = item["title"] or "(no title)"
+        facts = [item["published"] or "-", item["source"] or "-", f"{item['chunks']} chunk(s)", title]
+        print("  ".join([item["id"], *facts, f"[{item['origin'] or 'no recorded file'}]"]))
+        for other in item["also_in"]:
+            print(
+                f"    also in: {other['article_id']}  {other['published'] or '-'}  {other['source'] or '-'}"
+            )
+    chunks, duplicates = sum(a.chunks for a in articles), sum(len(a.also_in) for a in articles)
+    print(f"{len(articles)} article(s), {chunks} chunks, {duplicates} near-duplicate(s) in {store.where}")
     return 0
 
 
@@ -174,11 +262,14 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from newsdesk import __version__
+
     parser = argparse.ArgumentParser(
         prog="newsdesk",
         description="Question answering over news articles; every sentence of every answer is cited.",
         epilog="Every setting is also an environment variable NEWSDESK_<NAME> (see README: Configuration).",
     )
+    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -190,7 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_index = with_db(sub.add_parser("index", help="add or update articles from files and folders"))
     p_index.add_argument("paths", nargs="+", help=".txt, .md, .html, .jsonl files, or folders of them")
-    p_index.add_argument("--prune", action="store_true", help="remove indexed articles not found in PATHS")
+    p_index.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove indexed articles that came from files under PATHS and are no longer there (never "
+        "those of a file that could not be read in full in this run, nor articles from other paths)",
+    )
+    p_index.add_argument(
+        "--dry-run", action="store_true", help="print what would be added, updated and removed; write nothing"
+    )
     p_index.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p_index.add_argument(
         "--wait",
@@ -205,10 +304,31 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("question")
     p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
-    p_ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
-    p_ask.add_argument("--since", help="only articles published on or after YYYY-MM-DD (or YYYY-MM, YYYY)")
-    p_ask.add_argument("--until", help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)")
+    p_ask.add_argument(
+        "--source", action="append", help="only this outlet (repeatable; any case; near-duplicates count)"
+    )
+    p_ask.add_argument(
+        "--since", type=date_flag, help="only articles published on or after YYYY-MM-DD (or YYYY-MM, YYYY)"
+    )
+    p_ask.add_argument(
+        "--until", type=date_flag, help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)"
+    )
     p_ask.set_defaults(run=cmd_ask)
+
+    p_articles = with_db(
+        sub.add_parser("articles", help="list the indexed articles, or delete one (--delete ID)")
+    )
+    p_articles.add_argument("--source", action="append", help="only this outlet (repeatable; any case)")
+    p_articles.add_argument("--json", action="store_true", help="print one JSON object")
+    p_articles.add_argument(
+        "--delete",
+        action="append",
+        metavar="ID",
+        help="remove this article (repeatable): its chunks, its BM25 rows and its near-duplicate record, "
+        "so indexing its file again brings it back; takes the writer lock like `index`",
+    )
+    p_articles.add_argument("--dry-run", action="store_true", help="with --delete: say what would go")
+    p_articles.set_defaults(run=cmd_articles)
 
     p_eval = sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
     p_eval.add_argument(

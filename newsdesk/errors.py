@@ -55,3 +55,7 @@ class RerankerNotFound(NewsdeskError, FileNotFoundError):
 
 class CredentialsError(NewsdeskError, ValueError):
     """An auth file or ``NEWSDESK_AUTH`` that cannot be used."""
+
+
+class IndexMissing(IndexUnavailable):
+    """A reader found no index (or an empty one) where it looked; nothing was created there."""

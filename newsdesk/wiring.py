@@ -96,6 +96,10 @@ class Newsdesk:
         answerer = ExtractiveAnswerer.load(min_confidence=s.min_score, max_support=s.max_answer_sentences - 1)
         return NewsdeskQA(retriever, answerer, max_question_chars=s.max_question_chars)
 
+    def outlets(self) -> list[str]:
+        """Every outlet of the index, those named only in near-duplicates' ``also_in`` included."""
+        return self.store.outlets().known()
+
     def repair_mirror(self) -> bool:
         """Bring the BM25 mirror in line with Chroma if no indexing run is writing (one would do it).
 

@@ -20,6 +20,7 @@ that is decided again, identically, by the next run.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -30,9 +31,9 @@ import numpy as np
 from newsdesk.index.chunk import Chunk, chunk_article, embedding_text
 from newsdesk.index.dedup import DedupIndex, ServerRecords, SqliteRecords, dedup_file_name, record_for
 from newsdesk.index.embed import Embedder
-from newsdesk.index.load import Article, Problem, load_paths
+from newsdesk.index.load import Article, Problem, canonical, load_paths
 from newsdesk.index.lock import index_lock, server_lease
-from newsdesk.index.store import ChunkStore
+from newsdesk.index.store import ChunkStore, StoredVersion
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,27 @@ class Duplicate:
         return f"{self.article_id} (duplicate of {self.of})"
 
 
+@dataclass(frozen=True)
+class Kept:
+    """An article that ``--prune`` (or a deletion) would have removed and left in place, and why."""
+
+    article_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.article_id} ({self.reason})"
+
+
 @dataclass
 class IndexReport:
-    """What one indexing run did, article by article id.
+    """What one indexing run did (or, with ``dry_run``, would do), article by article id.
 
     Every article read ends up in exactly one of ``added``, ``updated``, ``unchanged``,
-    ``duplicates`` (new ones and ones already known) or ``skipped``.
+    ``duplicates`` (new ones and ones already known) or ``skipped``. With ``--prune``: ``removed``,
+    ``kept`` (would have been removed, but its file had a problem in this run, or removing it would
+    lose a near-duplicate), ``promoted`` (near-duplicates read again from their files to hold the
+    story of a removed article), ``without_origin`` (not in this run, origin unknown: never pruned)
+    and ``elsewhere`` (articles from other paths, left alone).
     """
 
     added: list[str] = field(default_factory=list)
@@ -63,15 +79,46 @@ class IndexReport:
     skipped: list[Problem] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     chunks_written: int = 0
+    kept: list[Kept] = field(default_factory=list)
+    promoted: list[Duplicate] = field(default_factory=list)
+    without_origin: list[str] = field(default_factory=list)
+    elsewhere: int = 0
+    unknown: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     def summary(self) -> str:
         new_duplicates = sum(1 for d in self.duplicates if d.new)
-        return (
+        text = (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
             f"duplicates {len(self.duplicates)} ({new_duplicates} new), "
             f"skipped {len(self.skipped)}, removed {len(self.removed)} "
             f"({self.chunks_written} chunks written)"
         )
+        return f"dry run, nothing written: would have {text}" if self.dry_run else text
+
+
+@dataclass(frozen=True)
+class PruneScope:
+    """What ``--prune`` may judge: articles whose origin lies under ``paths`` (canonical), except
+    those whose file (or folder) had a problem in this run (``troubled``)."""
+
+    paths: tuple[Path, ...]
+    troubled: tuple[Path, ...] = ()
+
+    def covers(self, origin: str) -> bool:
+        return any(Path(origin).is_relative_to(path) for path in self.paths)
+
+    def trouble(self, origin: str) -> Path | None:
+        return next((path for path in self.troubled if Path(origin).is_relative_to(path)), None)
+
+
+_FILE_ID = re.compile(r"file://(/.*?)(?:#\d+)?")
+
+
+def origin_from_id(article_id: str) -> str | None:
+    """The file of an article stored before origins were recorded, when its id names it."""
+    match = _FILE_ID.fullmatch(article_id)
+    return match[1] if match else None
 
 
 @dataclass
@@ -80,6 +127,7 @@ class _Plan:
 
     write: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
+    origins: list[tuple[str, str]] = field(default_factory=list)  # unchanged articles read from another file
     kept: set[str] = field(default_factory=set)  # also_in set when they have duplicates
     sync: set[str] = field(default_factory=set)  # also_in set (or cleared) in any case
 
@@ -120,6 +168,8 @@ class Indexer:
     dedup: bool = True
     state_dir: Path | None = None
     on_lock_wait: Callable[[int | None], None] | None = None
+    _origins: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    """This run's article id -> origin (its input, and what kept articles record of duplicates)."""
 
     @property
     def folder(self) -> Path:
@@ -131,15 +181,42 @@ class Indexer:
         return self.folder / dedup_file_name(self.store.collection_name, self.store.url)
 
     def index_paths(
-        self, paths: Sequence[Path], prune: bool = False, progress: Callable[[int, int], None] | None = None
+        self,
+        paths: Sequence[Path],
+        prune: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        dry_run: bool = False,
     ) -> IndexReport:
-        """Index every article under ``paths``; with ``prune``, drop indexed articles no longer there."""
+        """Index every article under ``paths``.
+
+        With ``prune``, remove the indexed articles that came from files under ``paths`` and are no
+        longer there; never one whose file had a problem in this run, nor one from other paths or of
+        unknown origin. With ``dry_run``, report what would be done and write nothing.
+        """
+        if dry_run and not self.store.exists():  # a preview creates no index: all would be new
+            loaded = load_paths(paths)
+            report = IndexReport(skipped=loaded.problems, dry_run=True)
+            for article in loaded.articles:
+                if article.id in report.added:
+                    where = article.origin or article.url or article.id
+                    report.skipped.append(Problem(where, f"duplicate article id {article.id}", article.line))
+                else:
+                    report.added.append(article.id)
+            return report
         with self._writing():
             loaded = load_paths(paths)
             # An index kept inside the articles' folder is not an article: skip its files.
-            folder = self.folder.resolve()
-            problems = [p for p in loaded.problems if not Path(p.path).resolve().is_relative_to(folder)]
-            report = self._index(loaded.articles, progress, prune)
+            folder = canonical(self.folder)
+            problems = [p for p in loaded.problems if not canonical(Path(p.path)).is_relative_to(folder)]
+            scope = (
+                PruneScope(
+                    tuple(canonical(path) for path in paths),
+                    tuple(canonical(Path(problem.path)) for problem in problems),
+                )
+                if prune
+                else None
+            )
+            report = self._index(loaded.articles, progress, scope, dry_run)
         report.skipped[:0] = problems
         return report
 
@@ -148,7 +225,29 @@ class Indexer:
     ) -> IndexReport:
         """Index ``articles`` (nothing is removed)."""
         with self._writing():
-            return self._index(articles, progress, prune=False)
+            return self._index(articles, progress, None, dry_run=False)
+
+    def remove(self, article_ids: Sequence[str], dry_run: bool = False) -> IndexReport:
+        """Delete articles by id, as ``--prune`` does: their chunks, mirror rows and near-duplicate
+        records, and their mention in a kept article's ``also_in``, so that indexing their file again
+        brings them back. Ids the index does not hold are reported in ``unknown``."""
+        with self._writing():
+            self._start_writing(dry_run)
+            report = IndexReport(dry_run=dry_run)
+            self._origins = {}
+            dedup = self._open_dedup()
+            try:
+                origins, duplicate_origins = self.store.article_origins()
+                known = set(origins) | (dedup.article_ids() if dedup is not None else set())
+                wanted = list(dict.fromkeys(article_ids))
+                report.unknown = [i for i in wanted if i not in known]
+                gone = [i for i in wanted if i in known]
+                promoted = self._promotions(gone, set(), duplicate_origins, dedup, report)
+                self._finish(promoted, gone, report, dedup, None)
+            finally:
+                if dedup is not None:
+                    dedup.close()
+            return report
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -162,44 +261,137 @@ class Indexer:
             ):
                 yield
 
-    def _start_writing(self) -> None:
+    def _start_writing(self, dry_run: bool = False) -> None:
         """Under the lock: read a view opened after any earlier writer finished, and repair the BM25
-        mirror if an interrupted run left it behind Chroma."""
+        mirror if an interrupted run left it behind Chroma (not in a dry run, which writes nothing)."""
         if self.store.is_open and not self.store.url:  # opened before the lock: others may have written
             self.store.refresh_view()
-        self.store.sync_mirror()
+        if not dry_run:
+            self.store.sync_mirror()
 
     def _index(
-        self, articles: Sequence[Article], progress: Callable[[int, int], None] | None, prune: bool
+        self,
+        articles: Sequence[Article],
+        progress: Callable[[int, int], None] | None,
+        scope: PruneScope | None,
+        dry_run: bool,
     ) -> IndexReport:
-        self._start_writing()
-        report = IndexReport()
+        self._start_writing(dry_run)
+        report = IndexReport(dry_run=dry_run)
         unique: dict[str, Article] = {}
         for article in articles:
             if article.id in unique:
-                report.skipped.append(
-                    Problem(article.url or article.id, f"duplicate article id {article.id}")
-                )
+                where = article.origin or article.url or article.id
+                report.skipped.append(Problem(where, f"duplicate article id {article.id}", article.line))
                 continue
             unique[article.id] = article
         ordered = list(unique.values())
+        self._origins = {a.id: a.origin for a in ordered if a.origin}
         dedup = self._open_dedup()
         try:
             gone: list[str] = []
-            if prune:
-                known = self.store.article_ids() | (dedup.article_ids() if dedup is not None else set())
-                gone = sorted(known - set(unique))
-                if dedup is not None:
-                    dedup.exclude(gone)  # their duplicates must find another home (or be kept)
-            if progress is not None:
-                progress(0, len(ordered))
-            self._index_batches(ordered, report, dedup, progress)
-            if prune:
-                self._prune(gone, report, dedup)
+            if scope is not None:
+                gone, promoted = self._judge(scope, set(unique), dedup, report)
+                ordered += promoted
+            self._finish(ordered, gone, report, dedup, progress)
         finally:
             if dedup is not None:
                 dedup.close()
         return report
+
+    def _finish(
+        self,
+        ordered: list[Article],
+        gone: list[str],
+        report: IndexReport,
+        dedup: DedupIndex | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Index ``ordered``, then remove ``gone`` (or, in a dry run, only say so)."""
+        self._origins.update({a.id: a.origin for a in ordered if a.origin})
+        if dedup is not None:
+            dedup.exclude(gone)  # their duplicates must find another home (or be kept)
+        if progress is not None:
+            progress(0, len(ordered))
+        if report.dry_run:
+            for start in range(0, len(ordered), self.batch_articles):
+                plan = self._plan(ordered[start : start + self.batch_articles], report, dedup)
+                for article, _, existed in plan.write:
+                    (report.updated if existed else report.added).append(article.id)
+            report.removed.extend(gone)
+            return
+        self._index_batches(ordered, report, dedup, progress)
+        if gone:
+            self._prune(gone, report, dedup)
+
+    def _judge(
+        self, scope: PruneScope, present: set[str], dedup: DedupIndex | None, report: IndexReport
+    ) -> tuple[list[str], list[Article]]:
+        """The articles ``--prune`` removes, and the near-duplicates read again to take their place."""
+        origins, duplicate_origins = self.store.article_origins()
+        known = set(origins) | (dedup.article_ids() if dedup is not None else set())
+        gone: list[str] = []
+        for article_id in sorted(known - present):
+            origin = (
+                origins.get(article_id) or duplicate_origins.get(article_id) or origin_from_id(article_id)
+            )
+            if not origin:
+                report.without_origin.append(article_id)
+            elif not scope.covers(origin):
+                report.elsewhere += 1
+            elif (trouble := scope.trouble(origin)) is not None:
+                report.kept.append(Kept(article_id, f"{trouble} could not be read in full in this run"))
+            else:
+                gone.append(article_id)
+        return gone, self._promotions(gone, present, duplicate_origins, dedup, report)
+
+    def _promotions(
+        self,
+        gone: list[str],
+        present: set[str],
+        duplicate_origins: dict[str, str],
+        dedup: DedupIndex | None,
+        report: IndexReport,
+    ) -> list[Article]:
+        """Near-duplicates of articles about to be removed, read again from their files to hold the story.
+
+        A near-duplicate has no chunks of its own: removing the article it points to would drop the
+        story from the index. It is read again (and indexed on its own) unless it is in this run's
+        input anyway; when it cannot be read, the article stays (in ``report.kept``) and ``gone``
+        loses it.
+        """
+        if dedup is None:
+            return []
+        promoted: list[Article] = []
+        files: dict[str, list[Article]] = {}
+        leaving = set(gone)
+        for kept_id in list(gone):
+            staying = [
+                r
+                for r in dedup.duplicates_of(kept_id)
+                if r.article_id not in present and r.article_id not in leaving
+            ]
+            found: list[Article] = []
+            for record in staying:
+                origin = duplicate_origins.get(record.article_id) or origin_from_id(record.article_id)
+                if origin is not None and origin not in files:
+                    files[origin] = load_paths([Path(origin)]).articles
+                article = next((a for a in files.get(origin or "", []) if a.id == record.article_id), None)
+                if article is None:
+                    gone.remove(kept_id)
+                    reason = f"{origin} no longer holds it" if origin else "its file is not recorded"
+                    report.kept.append(
+                        Kept(
+                            kept_id,
+                            f"holds the story of its near-duplicate {record.article_id}, and {reason}",
+                        )
+                    )
+                    break
+                found.append(article)
+            else:
+                promoted += found
+                report.promoted += [Duplicate(a.id, kept_id) for a in found]
+        return promoted
 
     def _open_dedup(self) -> DedupIndex | None:
         """The dedup records: beside the index, or with a Chroma server on the server for every machine."""
@@ -245,15 +437,29 @@ class Indexer:
             progress(total, total)
 
     def _plan(self, batch: Sequence[Article], report: IndexReport, dedup: DedupIndex | None) -> _Plan:
-        """Decide what a batch writes: unchanged articles and duplicates are reported, not written."""
-        stored = self.store.stored_versions([a.id for a in batch])
+        """Decide what a batch writes: unchanged articles and duplicates are reported, not written.
+
+        The origins of unchanged articles and known duplicates are brought up to date as well (an
+        article may move to another file, and an index made before origins were recorded gains them).
+        """
+        ids = [a.id for a in batch]
+        targets = set()
+        if dedup is not None:
+            for article in batch:
+                record = dedup.record(article.id)
+                if record is not None and record.duplicate_of is not None:
+                    targets.add(record.duplicate_of)
+        stored = self.store.stored_versions(ids + sorted(targets - set(ids)))
+        for held in stored.values():  # kept while a kept article is rewritten without them
+            for duplicate, origin in held.duplicate_origins.items():
+                self._origins.setdefault(duplicate, origin)
         plan = _Plan()
         for article in batch:
             version = stored.get(article.id)
             complete = version is not None and version.is_complete(article.content_hash)
             if dedup is None:
                 if complete:
-                    report.unchanged.append(article.id)
+                    self._unchanged(article, version, plan, report)
                     continue
             else:
                 record = dedup.record(article.id)
@@ -262,21 +468,32 @@ class Indexer:
                     # A known duplicate; if it has chunks of its own (indexed with dedup off), decide again.
                     if target is not None and dedup.is_kept(target) and version is None:
                         report.duplicates.append(Duplicate(article.id, target, new=False))
+                        kept = stored.get(target)
+                        recorded = kept.duplicate_origins.get(article.id) if kept is not None else None
+                        if article.origin and kept is not None and recorded != article.origin:
+                            plan.sync.add(target)  # its also_in_origins records the new file
                         continue
                     if record.kept and complete:
-                        report.unchanged.append(article.id)
+                        self._unchanged(article, version, plan, report)
                         continue
             chunks = chunk_article(article, self.max_chars, self.overlap)
             if not chunks:
-                report.skipped.append(Problem(article.url or article.id, "no text to index"))
+                where = article.origin or article.url or article.id
+                report.skipped.append(Problem(where, "no text to index", article.line))
                 continue
             if dedup is not None and self._decide(article, version is not None, dedup, plan, report):
                 continue  # a duplicate: nothing of its own to write
             if complete:
-                report.unchanged.append(article.id)  # chunks were there; only its record was missing
+                self._unchanged(article, version, plan, report)  # only its record was missing
             else:
                 plan.write.append((article, chunks, version is not None))
         return plan
+
+    @staticmethod
+    def _unchanged(article: Article, version: StoredVersion | None, plan: _Plan, report: IndexReport) -> None:
+        report.unchanged.append(article.id)
+        if article.origin and version is not None and version.origins != {article.origin}:
+            plan.origins.append((article.id, article.origin))
 
     @staticmethod
     def _stage(plan: _Plan, dedup: DedupIndex | None, previous: _Batch | None) -> _Batch:
@@ -316,10 +533,12 @@ class Indexer:
             self.store.write_articles(items, new=new)
         if plan.delete:
             self.store.delete_articles(plan.delete)
+        for article_id, origin in plan.origins:
+            self.store.update_metadata(article_id, {"origin": origin})
         if dedup is None:
             return
         for article_id, also_in in batch.also_in:
-            self.store.set_also_in(article_id, also_in)
+            self.store.set_also_in(article_id, also_in, self._origins)
         dedup.commit(batch.records)
 
     def _decide(
@@ -354,7 +573,7 @@ class Indexer:
                     targets.add(old.duplicate_of)
             for target in sorted(targets):
                 if dedup.is_kept(target):
-                    self.store.set_also_in(target, dedup.also_in(target))
+                    self.store.set_also_in(target, dedup.also_in(target), self._origins)
         self.store.delete_articles(gone)
         if dedup is not None:
             dedup.commit()

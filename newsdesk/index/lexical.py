@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from newsdesk.index.filters import Filters, OutletCatalog
 from newsdesk.text import STOPWORDS
 
 _SCHEMA = """
@@ -62,18 +63,6 @@ class LexicalHit:
     text: str
     metadata: dict[str, Any]
     bm25: float
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Hard filters shared by both retrievers: outlets (exact names) and a published-day range."""
-
-    sources: tuple[str, ...] = ()
-    since_day: int | None = None
-    until_day: int | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.sources) or self.since_day is not None or self.until_day is not None
 
 
 def query_terms(query: str) -> list[str]:
@@ -166,6 +155,27 @@ class LexicalIndex:
         rows = self._db().execute("SELECT DISTINCT source FROM chunks WHERE source != ''")
         return sorted(row[0] for row in rows)
 
+    def outlets(self) -> OutletCatalog:
+        """The index's outlets (see ``OutletCatalog``), rebuilt only after the mirror has changed.
+
+        Cached per thread, as connections are: SQLite's ``data_version`` moves when another connection
+        commits, ``total_changes`` when this one writes.
+        """
+        db = self._db()
+        version = (int(db.execute("PRAGMA data_version").fetchone()[0]), db.total_changes)
+        cached: tuple[tuple[int, int], OutletCatalog] | None = getattr(self._local, "outlets", None)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        rows: list[tuple[str, str, str | None]] = [("", source, None) for source in self.sources()]
+        sql = (
+            "SELECT DISTINCT article_id, json_extract(meta, '$.also_in') FROM chunks "
+            "WHERE meta LIKE '%\"also_in\"%' AND json_extract(meta, '$.also_in') IS NOT NULL"
+        )
+        rows += [(str(r[0]), "", str(r[1])) for r in db.execute(sql)]
+        catalog = OutletCatalog.of(rows)
+        self._local.outlets = (version, catalog)
+        return catalog
+
     def newest_day(self) -> int | None:
         """The newest published day (YYYYMMDD) in the index, the 'now' of relative dates."""
         sql = "SELECT max(published_day) FROM chunks WHERE published_day > 0"
@@ -198,17 +208,10 @@ class LexicalIndex:
         expression = self.expression(query)
         if not expression:
             return []
-        clauses, params = ["chunks_fts MATCH ?"], [expression]
-        if filters:
-            if filters.sources:
-                clauses.append(f"c.source IN ({', '.join('?' * len(filters.sources))})")
-                params.extend(filters.sources)
-            if filters.since_day is not None:
-                clauses.append("c.published_day >= ?")
-                params.append(str(filters.since_day))
-            if filters.until_day is not None:
-                clauses.append("c.published_day <= ?")
-                params.append(str(filters.until_day))
+        if filters is not None and filters.matches_nothing:
+            return []
+        conditions, values = filters.sql("c") if filters is not None else ([], [])
+        clauses, params = ["chunks_fts MATCH ?", *conditions], [expression, *values]
         w_text, w_title, w_source = self.weights
         # Rank on the FTS table alone (joined only for filters), fetch text for the n winners only.
         join = "JOIN chunks c ON c.rowid = chunks_fts.rowid " if len(clauses) > 1 else ""

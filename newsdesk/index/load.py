@@ -7,16 +7,23 @@ character offsets inside it.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import stat
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from newsdesk.dates import normalise_published
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 MAX_FILE_BYTES = 50 * 1024 * 1024
-_WESTERN_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
+_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,11 @@ class Article:
     published: str = ""
     source: str = ""
     author: str = ""
+    origin: str = ""
+    """The file it was read from (absolute, symlinks resolved), '' when it came from no file. Not part
+    of the content: the same article read from another file is unchanged."""
+    line: int | None = None
+    """Its line in a JSONL file."""
 
     @property
     def content_hash(self) -> str:
@@ -63,62 +75,266 @@ class UnreadableFile(Exception):
     """Raised for a file that holds no usable text."""
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files under ``paths`` in a stable order; folders recurse, hidden entries are skipped."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path).parts
-                if child.is_file() and not any(part.startswith(".") for part in rel):
-                    yield child
-        else:
-            yield path
+def canonical(path: Path) -> Path:
+    """The file behind ``path``: absolute, symlinks resolved; a symlink loop is left as it is."""
+    return Path(os.path.realpath(path))
+
+
+def _os_reason(path: Path, error: OSError) -> str:
+    """Why ``path`` cannot be opened, in words."""
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if error.errno == errno.ENOENT:
+        return "broken symbolic link" if path.is_symlink() else "no such file or folder"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return f"cannot read ({error.strerror or error})"
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode is not read (None for a regular file): FIFOs and devices can block."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ]
+    kind = next((name for test, name in kinds if test(mode)), "not a file")
+    return f"not a regular file ({kind})"
+
+
+def iter_files(folder: Path, result: LoadResult) -> list[Path]:
+    """Files under ``folder`` in a stable order; folders recurse, hidden entries are skipped.
+
+    Whatever cannot be read as a file is reported in ``result``, not skipped in silence: symlink
+    loops, broken links, FIFOs and devices, unreadable folders. A symbolic link to a folder is
+    reported rather than followed (following could loop, and its files live elsewhere).
+    """
+    files: list[Path] = []
+
+    def visit(directory: Path) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError as error:
+            result.problems.append(Problem(str(directory), _os_reason(directory, error)))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                mode = entry.stat().st_mode  # follows a symlink
+            except OSError as error:
+                result.problems.append(Problem(str(path), _os_reason(path, error)))
+                continue
+            if stat.S_ISDIR(mode):
+                if entry.is_symlink():
+                    reason = "symbolic link to a folder, not followed (pass the folder itself)"
+                    result.problems.append(Problem(str(path), reason))
+                else:
+                    visit(path)
+            else:
+                files.append(path)  # load_file reports a FIFO or device without opening it
+
+    visit(folder)
+    return files
+
+
+def _check_regular(info: os.stat_result) -> None:
+    reason = _not_regular(info.st_mode)
+    if reason is None and info.st_size > MAX_FILE_BYTES:
+        reason = f"file too large ({info.st_size // (1024 * 1024)} MB > 50 MB)"
+    if reason is not None:
+        raise UnreadableFile(reason)
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file of at most ``MAX_FILE_BYTES``.
+
+    Anything else is refused before it is read: a FIFO would block the run (holding the index lock),
+    a device could be endless. The file is opened non-blocking and checked again once open, so one
+    swapped in meanwhile cannot block either.
+    """
+    try:
+        _check_regular(os.stat(path))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise UnreadableFile(_os_reason(path, error)) from None
+    with os.fdopen(fd, "rb") as handle:
+        _check_regular(os.fstat(fd))
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise UnreadableFile("file too large (over 50 MB)")
+    return raw
+
+
+# Characters that never occur in text: controls (other than tab, line and page breaks), unassigned or
+# private-use code points, and the replacement character of a failed decode.
+_UNPRINTABLE = frozenset(("Cc", "Cn", "Co", "Cs"))
+_TEXT_CONTROLS = frozenset("\t\n\r\f")
+
+
+def _unprintable(text: str) -> int:
+    return sum(
+        1
+        for c in text
+        if (unicodedata.category(c) in _UNPRINTABLE and c not in _TEXT_CONTROLS) or c == "\ufffd"
+    )
+
+
+_RARE_SIGNS = frozenset("¤¦¨¯´¸µ¶·•†‡‰ˆ˜ƒ¬")
+_NEWS_SIGNS = frozenset("±×÷½¼¾²³¹")  # scores, weather, prices
+
+
+def _rare_sign(char: str) -> bool:
+    """A sign prose seldom uses (math and modifier signs, the odd signs of Latin code pages) or a
+    character outside the Basic Multilingual Plane other than an emoji: common in mojibake."""
+    if char in _RARE_SIGNS:
+        return True
+    if unicodedata.category(char) in ("Sk", "Sm", "No"):
+        return char not in _NEWS_SIGNS
+    return ord(char) > 0xFFFF and unicodedata.category(char) != "So"
+
+
+def _script(char: str) -> str | None:
+    """A letter's script, coarsely (ASCII letters apart from other Latin ones); None for a non-letter."""
+    if not char.isalpha():
+        return None
+    if char.isascii():
+        return "ascii"
+    name = unicodedata.name(char, "")
+    if "HALFWIDTH KATAKANA" in name:
+        return "halfwidth"
+    for script in ("LATIN", "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "HANGUL", "THAI"):
+        if name.startswith(script):
+            return script
+    if "CJK" in name or "HIRAGANA" in name or "KATAKANA" in name:
+        return "CJK"
+    return "other"
+
+
+def garbled(text: str) -> str | None:
+    """Why a text decoded from a guessed code page is not text, or None when it reads as text.
+
+    Bytes that are not text (random, compressed, an image) decode in some code page into a soup:
+    control characters, symbols, accented letters in most places, scripts or case switching inside
+    words. Real text in any language has few of each, however short it is (measured on random byte
+    strings against short news sentences in a dozen encodings: over 99.5% of random strings of 18
+    bytes and more are refused, no real sentence is).
+    """
+    text = text.rstrip("\x1a")  # the end-of-file mark of old DOS files
+    if not text.strip():
+        return "empty file"
+    if _unprintable(text):
+        return "control characters"
+    scripts = [_script(c) for c in text]
+    letters = [s for s in scripts if s is not None]
+    if not letters:
+        return "no letters"
+    symbols = sum(1 for c in text if _rare_sign(c))
+    latin = [s for s in letters if s in ("ascii", "LATIN")]
+    switches = flips = 0
+    previous: str | None = None
+    previous_char = ""
+    for char, script in zip(text, scripts, strict=True):
+        if script is None:
+            if not char.isdigit():
+                previous, previous_char = None, ""
+            continue
+        family = "latin" if script in ("ascii", "LATIN") else script
+        switches += previous is not None and family != previous
+        flips += previous_char.islower() and char.isupper()
+        previous, previous_char = family, char
+    if symbols > 0.08 * len(text):
+        return "mostly symbols"
+    if len(latin) * 2 >= len(letters) and sum(s == "LATIN" for s in latin) > 0.35 * len(latin):
+        return "accented letters everywhere"
+    if switches > 0.15 * len(letters):
+        return "scripts mixed inside words"
+    if flips > 0.1 * len(letters):
+        return "case switching inside words"
+    return None
 
 
 def decode_bytes(raw: bytes) -> str:
-    """Decode UTF-8 (with or without BOM), else the best guess of charset-normalizer."""
+    """Decode UTF-8 (with or without BOM), else Windows-1252, else charset-normalizer's guesses.
+
+    A guess is kept only if it reads as text (``garbled``): short Western texts fit several code
+    pages, and Windows-1252 is by far the likeliest of them; bytes that are not text at all are
+    refused rather than indexed as mojibake. UTF-16 and UTF-32 are taken only with their BOM (without
+    one, Latin text in them is full of NUL bytes, and a guess of them is usually random bytes).
+    """
     if not raw.strip():
         raise UnreadableFile("empty file")
-    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in raw[:8192] and not raw.startswith(_UNICODE_BOMS[:2]):
         raise UnreadableFile("binary file (contains NUL bytes)")
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    else:
+        if _unprintable(text) > len(text) // 100:
+            raise UnreadableFile("not text (control characters)")
+        return text
     from charset_normalizer import from_bytes
 
-    matches = list(from_bytes(raw))
-    if not matches:
+    guesses: list[str] = []
+    with contextlib.suppress(UnicodeDecodeError):
+        guesses.append(raw.decode("cp1252"))
+    matches = [
+        m
+        for m in from_bytes(raw)
+        if not m.encoding.startswith(("utf_16", "utf_32")) or raw.startswith(_UNICODE_BOMS[:2])
+    ]
+    guesses.extend(str(m) for m in matches)
+    if not guesses:
         raise UnreadableFile("cannot decode the text (unknown encoding)")
-    # Short Western texts fit several code pages equally well; Windows-1252 is by far the likeliest.
-    western = [m for m in matches if m.encoding in _WESTERN_ENCODINGS]
-    return str(western[0] if western else matches[0])
+    for guess in guesses:
+        if garbled(guess) is None:
+            return guess
+    raise UnreadableFile("not text (garbled in every encoding tried)")
 
 
-def decode_lines(raw: bytes) -> str:
-    """Decode JSON lines one by one, so one wrongly-encoded line does not garble the others."""
+def decode_lines(raw: bytes) -> list[str | UnreadableFile]:
+    """Decode JSON lines one by one, so one wrongly-encoded line does not garble (or lose) the others.
+
+    Lines end at newlines only: JSON strings may hold U+2028 and other characters that
+    ``str.splitlines`` would split on.
+    """
     try:
-        return raw.decode("utf-8-sig")
+        return list(raw.decode("utf-8-sig").split("\n"))
     except UnicodeDecodeError:
         pass
-    lines = []
-    for line in raw.split(b"\n"):
+    lines: list[str | UnreadableFile] = []
+    for line in raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"):
         try:
             lines.append(line.decode("utf-8"))
         except UnicodeDecodeError:
-            lines.append(decode_bytes(line) if line.strip() else "")
-    return "\n".join(lines)
+            try:
+                lines.append(decode_bytes(line))
+            except UnreadableFile as error:
+                lines.append(error)
+    return lines
 
 
 def article_id_for(path: Path, suffix: str = "") -> str:
-    """A stable id for a file-based article: its absolute path (plus a line for JSONL)."""
-    return f"file://{path.resolve()}{suffix}"
+    """A stable id for a file-based article: its canonical path (plus a line for JSONL), so every
+    spelling of the path (relative, through a link) names the same article."""
+    return f"file://{canonical(path)}{suffix}"
+
+
+def file_url(path: Path) -> str:
+    """The link stored for a file-based article: its canonical path as a file:// URI, for the same
+    reason (a path as typed would make the article look changed whenever it is typed otherwise)."""
+    return canonical(path).as_uri()
 
 
 def load_text(path: Path, text: str) -> Article:
     """Plain text: the first non-empty line is the title."""
     title = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return Article(id=article_id_for(path), title=title, text=text, url=str(path))
+    return Article(id=article_id_for(path), title=title, text=text, url=file_url(path))
 
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
@@ -133,7 +349,7 @@ def load_markdown(path: Path, text: str) -> Article:
         match = _MD_HEADING.match(line)
         title = match.group(1) if match else line.strip()
         break
-    return Article(id=article_id_for(path), title=title, text=text, url=str(path))
+    return Article(id=article_id_for(path), title=title, text=text, url=file_url(path))
 
 
 _HTML_BLOCKS = [
@@ -189,12 +405,15 @@ def load_html(path: Path, text: str) -> Article:
         raise UnreadableFile("HTML file has no visible text")
     if not title:
         title = visible.splitlines()[0][:200]
-    return Article(id=article_id_for(path), title=title, text=visible, url=str(path))
+    return Article(id=article_id_for(path), title=title, text=visible, url=file_url(path))
 
 
-def load_jsonl(path: Path, text: str, result: LoadResult) -> None:
+def load_jsonl(path: Path, lines: Iterable[str | UnreadableFile], result: LoadResult) -> None:
     """JSON lines, one article per line: ``text`` required; bad lines are reported, others kept."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, UnreadableFile):
+            result.problems.append(Problem(str(path), str(line), number))
+            continue
         if not line.strip():
             continue
         try:
@@ -209,6 +428,14 @@ def load_jsonl(path: Path, text: str, result: LoadResult) -> None:
         if not isinstance(body, str) or not body.strip():
             result.problems.append(Problem(str(path), "missing or empty 'text'", number))
             continue
+        published = record.get("published")
+        try:
+            if not isinstance(published, str | None):
+                raise ValueError(f"{published!r} is not a date: give YYYY-MM-DD as a string")
+            published = normalise_published(published or "")
+        except ValueError as error:
+            result.problems.append(Problem(str(path), f"field 'published': {error}", number))
+            continue
 
         def field_of(name: str, record: dict[str, object] = record) -> str:
             value = record.get(name)
@@ -221,25 +448,23 @@ def load_jsonl(path: Path, text: str, result: LoadResult) -> None:
                 id=article_id,
                 title=field_of("title"),
                 text=body,
-                url=url or f"{path}#{number}",
-                published=field_of("published"),
+                url=url or f"{file_url(path)}#{number}",
+                published=published,
                 source=field_of("source"),
                 author=field_of("author"),
+                origin=str(canonical(path)),
+                line=number,
             )
         )
 
 
 def load_file(path: Path, result: LoadResult) -> None:
-    """Load one file into ``result``; anything wrong with it becomes a Problem."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        result.problems.append(Problem(str(path), f"unsupported file type '{suffix or path.name}'"))
-        return
+    """Load one file into ``result``; anything wrong with it (or a line of it) becomes a Problem."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UnreadableFile(f"file too large ({size // (1024 * 1024)} MB > 50 MB)")
-        raw = path.read_bytes()
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise UnreadableFile(f"unsupported file type '{suffix or path.name}'")
+        raw = read_regular_file(path)
         if suffix == ".jsonl":
             if not raw.strip():
                 raise UnreadableFile("empty file")
@@ -258,16 +483,18 @@ def load_file(path: Path, result: LoadResult) -> None:
     except OSError as error:
         result.problems.append(Problem(str(path), f"cannot read file ({error.strerror or error})"))
         return
-    result.articles.append(article)
+    result.articles.append(replace(article, origin=str(canonical(path))))
 
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
-    """Load every supported file under ``paths``; missing paths are reported, not raised."""
+    """Load every supported file under ``paths``; whatever cannot be read is reported, never raised."""
     result = LoadResult()
     for path in paths:
-        if not path.exists():
-            result.problems.append(Problem(str(path), "no such file or folder"))
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as error:
+            result.problems.append(Problem(str(path), _os_reason(path, error)))
             continue
-        for file in iter_files([path]):
+        for file in iter_files(path, result) if stat.S_ISDIR(mode) else [path]:
             load_file(file, result)
     return result

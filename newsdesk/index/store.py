@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -23,8 +24,10 @@ from urllib.parse import urlparse
 import numpy as np
 
 from newsdesk.config import DEFAULT_COLLECTION
-from newsdesk.errors import IndexUnavailable
+from newsdesk.dates import published_day
+from newsdesk.errors import IndexMissing, IndexUnavailable
 from newsdesk.index.chunk import Chunk
+from newsdesk.index.filters import OutletCatalog
 from newsdesk.index.lexical import LexicalIndex
 from newsdesk.index.load import Article
 
@@ -49,10 +52,14 @@ def chunk_id(article_id: str, content_hash: str, number: int) -> str:
 
 @dataclass(frozen=True)
 class StoredVersion:
-    """What the index holds of an article: chunk counts per content hash, and how many are expected."""
+    """What the index holds of an article: chunk counts per content hash, and how many are expected;
+    the file(s) its chunks say it came from (None for chunks written before origins were recorded),
+    and the recorded files of its near-duplicates (``also_in_origins``)."""
 
     chunks_by_hash: dict[str, int]
     expected_by_hash: dict[str, int]
+    origins: frozenset[str | None] = frozenset()
+    duplicate_origins: dict[str, str] = field(default_factory=dict)
 
     def is_complete(self, content_hash: str) -> bool:
         """True when exactly this version, with all its chunks, is stored."""
@@ -69,6 +76,28 @@ class StoredChunk:
     text: str
     metadata: dict[str, Any]
     score: float
+
+
+@dataclass
+class StoredArticle:
+    """An indexed article as ``newsdesk articles`` lists it: its first chunk's metadata, its chunks,
+    and the near-duplicates stored with it (``also_in``, each with its recorded ``origin``)."""
+
+    id: str
+    metadata: dict[str, Any]
+    chunks: int = 0
+    also_in: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        meta = self.metadata
+        fields = ("title", "source", "published", "url")
+        return {
+            "id": self.id,
+            **{name: str(meta.get(name) or "") for name in fields},
+            "chunks": self.chunks,
+            "origin": _text_or_none(meta.get("origin")) or None,
+            "also_in": self.also_in,
+        }
 
 
 class ChunkView:
@@ -178,17 +207,27 @@ class ChunkView:
             if v is not None
         }
 
-    def article_ids(self) -> set[str]:
-        """Every article id in the index."""
-        ids: set[str] = set()
+    def metadatas(self) -> Iterator[dict[str, Any]]:
+        """The metadata of every chunk, page by page."""
         offset = 0
         while True:
             got = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
             metas = got["metadatas"] or []
-            ids.update(str(m["article_id"]) for m in metas if m is not None)
+            yield from (dict(m) for m in metas if m is not None)
             if len(metas) < _PAGE:
-                return ids
+                return
             offset += _PAGE
+
+    def article_ids(self) -> set[str]:
+        """Every article id in the index."""
+        return {str(m["article_id"]) for m in self.metadatas()}
+
+    def outlets(self) -> OutletCatalog:
+        """The index's outlets, read from every chunk's metadata (``ChunkStore.outlets`` is faster)."""
+        return OutletCatalog.of(
+            (str(m.get("article_id", "")), str(m.get("source") or ""), _text_or_none(m.get("also_in")))
+            for m in self.metadatas()
+        )
 
     def search(
         self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
@@ -287,6 +326,56 @@ class ChunkStore:
     def open(self) -> None:
         """Open the collection now (an unusable index fails here, with its message)."""
         self.view()
+
+    def require_articles(self, fix: str = "newsdesk index PATH") -> None:
+        """For readers: fail with the fix, creating nothing, when there is no index here or it is empty.
+
+        Without this a mistyped ``--db`` (or ``ask`` run from another folder) would make an empty index
+        and answer "the articles do not answer this question", as if it had looked. ``fix`` is the
+        command that would fill this index, without its ``--db``/``--chroma-url``.
+        """
+        where = f"--chroma-url {self.url}" if self.url else f"--db {self.path}"
+        how = f"Index articles into it first ({fix} {where}), or point to your index with " + (
+            "--chroma-url and NEWSDESK_COLLECTION."
+            if self.url
+            else "--db DIR (or NEWSDESK_DB, or NEWSDESK_HOME)."
+        )
+        if not self.exists():
+            place = (
+                f"no collection {self.collection_name!r} on the Chroma server {self.url}"
+                if self.url
+                else f"no index at {self.path.absolute()}"
+            )
+            raise IndexMissing(f"{place}. {how}")
+        if self.count() == 0:
+            raise IndexMissing(f"the index at {self.where} holds no articles. {how}")
+
+    def exists(self) -> bool:
+        """Whether the collection exists, found without creating anything (an unreadable index counts
+        as existing: opening it then fails with its own message)."""
+        if self.url:
+            try:
+                return self.collection_name in {
+                    getattr(c, "name", c) for c in self._client().list_collections()
+                }
+            except IndexUnavailable:
+                raise
+            except Exception:
+                return True  # unreachable: opening says so, with the fix
+        if self.path.exists() and not self.path.is_dir():
+            raise IndexUnavailable(f"index path {self.path} is a file, not a folder: pass another --db")
+        database = self.path / "chroma.sqlite3"
+        if not database.is_file():
+            return False
+        try:
+            db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = db.execute("SELECT name FROM collections").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return True
+        return self.collection_name in {row[0] for row in rows}
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[ChunkView]:
@@ -436,6 +525,15 @@ class ChunkStore:
         with self.reading() as view:
             return view.count()
 
+    def outlets(self, view: ChunkView | None = None) -> OutletCatalog:
+        """The index's outlets: from the BM25 mirror, else (dense only) from the chunks' metadata."""
+        if self.lexical is not None:
+            return self.lexical.outlets()
+        if view is not None:
+            return view.outlets()
+        with self.reading() as current:
+            return current.outlets()
+
     def article_ids(self) -> set[str]:
         """Every article id in the index."""
         with self.reading() as view:
@@ -443,17 +541,60 @@ class ChunkStore:
 
     def stored_versions(self, article_ids: Sequence[str]) -> dict[str, StoredVersion]:
         """What the index holds for each of ``article_ids`` (absent ids are left out)."""
-        found: dict[str, tuple[Counter[str], dict[str, int]]] = {}
+        found: dict[str, tuple[Counter[str], dict[str, int], set[str | None], dict[str, str]]] = {}
         for start in range(0, len(article_ids), 500):
             batch = list(article_ids[start : start + 500])
             where: Any = {"article_id": {"$in": batch}}
             got = self.collection.get(where=where, include=["metadatas"])
             for meta in got["metadatas"] or []:
-                counts, expected = found.setdefault(str(meta["article_id"]), (Counter(), {}))
+                counts, expected, origins, duplicates = found.setdefault(
+                    str(meta["article_id"]), (Counter(), {}, set(), {})
+                )
                 content_hash = str(meta["content_hash"])
                 counts[content_hash] += 1
                 expected[content_hash] = int(meta["n_chunks"])  # type: ignore[arg-type]
-        return {aid: StoredVersion(dict(c), e) for aid, (c, e) in found.items()}
+                origins.add(_text_or_none(meta.get("origin")))
+                duplicates.update(duplicate_origins_of(meta))
+        return {aid: StoredVersion(dict(c), e, frozenset(o), d) for aid, (c, e, o, d) in found.items()}
+
+    def articles(self) -> list[StoredArticle]:
+        """Every stored article, by id (one read of every chunk's metadata)."""
+        found: dict[str, StoredArticle] = {}
+        with self.reading() as view:
+            for meta in view.metadatas():
+                article = found.setdefault(
+                    str(meta["article_id"]), StoredArticle(str(meta["article_id"]), meta)
+                )
+                article.chunks += 1
+                if int(meta.get("chunk") or 0) < int(article.metadata.get("chunk") or 0):
+                    article.metadata = meta
+        for article in found.values():
+            origins = duplicate_origins_of(article.metadata)
+            raw = article.metadata.get("also_in")
+            try:
+                entries = json.loads(raw) if isinstance(raw, str) else []
+            except ValueError:
+                entries = []
+            article.also_in = [
+                {**{k: str(v) for k, v in e.items()}, "origin": origins.get(str(e.get("article_id")), "")}
+                for e in entries
+                if isinstance(e, dict)
+            ]
+        return sorted(found.values(), key=lambda a: a.id)
+
+    def article_origins(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        """Every stored article's origin (None when its chunks predate origins), and the recorded
+        origins of the near-duplicates named in ``also_in`` (which have no chunks of their own)."""
+        origins: dict[str, str | None] = {}
+        duplicates: dict[str, str] = {}
+        with self.reading() as view:
+            for meta in view.metadatas():
+                article_id = str(meta["article_id"])
+                origin = _text_or_none(meta.get("origin"))
+                if origins.get(article_id) is None:
+                    origins[article_id] = origin
+                duplicates.update(duplicate_origins_of(meta))
+        return origins, duplicates
 
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store this version's chunks, then delete every other version's chunks of the article."""
@@ -515,28 +656,54 @@ class ChunkStore:
                 if self.lexical is not None:
                     self.lexical.delete(doomed)
 
-    def set_also_in(self, article_id: str, also_in: str | None) -> int:
+    def set_also_in(
+        self, article_id: str, also_in: str | None, origins: Mapping[str, str] | None = None
+    ) -> int:
         """Set the ``also_in`` metadata of every chunk of an article (None removes it).
 
         ``also_in`` names the near-duplicates of the article (index/dedup.py): a JSON list of
-        ``{"article_id", "title", "source", "url", "published"}``. Only chunks whose value differs are
-        rewritten in Chroma (a metadata update, no re-embedding); the lexical mirror, whose id-based
+        ``{"article_id", "title", "source", "url", "published"}``. Beside it, ``also_in_origins`` maps
+        each duplicate to the file it came from (``origins``, else what was recorded before), which
+        lets ``--prune`` judge duplicates, which have no chunks of their own. Returns the number of
+        chunks changed in Chroma.
+        """
+        where: Any = {"article_id": article_id}
+        got = self.collection.get(where=where, include=["metadatas"])
+        recorded: dict[str, str] = {}
+        for meta in got["metadatas"] or []:
+            recorded.update(duplicate_origins_of(meta))
+        known = {**recorded, **{k: v for k, v in (origins or {}).items() if v}}
+        named = [str(item.get("article_id", "")) for item in json.loads(also_in)] if also_in else []
+        mapped = {d: known[d] for d in sorted(named) if d in known}
+        return self.update_metadata(
+            article_id,
+            {
+                "also_in": also_in,
+                "also_in_origins": json.dumps(mapped, ensure_ascii=False) if mapped else None,
+            },
+        )
+
+    def update_metadata(self, article_id: str, values: Mapping[str, str | None]) -> int:
+        """Set metadata fields on every chunk of an article (None removes a field); no re-embedding.
+
+        Only chunks whose values differ are rewritten in Chroma; the lexical mirror, whose id-based
         ``sync`` cannot see metadata changes, is rewritten for the whole article. Returns the number
         of chunks changed in Chroma.
         """
         where: Any = {"article_id": article_id}
         got = self.collection.get(where=where, include=["documents", "metadatas"])
         ids, docs, metas = got["ids"], got["documents"] or [], got["metadatas"] or []
-        changed = [i for i, m in zip(ids, metas, strict=True) if m.get("also_in") != also_in]
+        changed = [
+            i for i, m in zip(ids, metas, strict=True) if any(m.get(k) != v for k, v in values.items())
+        ]
         if changed:
-            updates: list[Any] = [{"also_in": also_in} for _ in changed]
+            updates: list[Any] = [dict(values) for _ in changed]
             self.collection.update(ids=changed, metadatas=updates)
-        if self.lexical is not None and ids:
+        if self.lexical is not None and ids:  # always: a crash may have left it behind Chroma
             full: list[dict[str, Any]] = []
             for meta in metas:
-                merged = {k: v for k, v in dict(meta).items() if k != "also_in"}
-                if also_in is not None:
-                    merged["also_in"] = also_in
+                merged = {k: v for k, v in dict(meta).items() if k not in values}
+                merged.update({k: v for k, v in values.items() if v is not None})
                 full.append(merged)
             self.lexical.upsert(ids, [str(d) for d in docs], full)
         return len(changed)
@@ -557,10 +724,21 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, s
         "content_hash": article.content_hash,
         "n_chunks": n_chunks,
         "published_day": published_day(article.published),
+        "origin": article.origin,
     }
 
 
-def published_day(published: str) -> int:
-    """YYYY-MM-DD as the integer YYYYMMDD (0 when unknown), so Chroma can filter date ranges."""
-    digits = published[:10].replace("-", "")
-    return int(digits) if len(digits) == 8 and digits.isdigit() else 0
+def duplicate_origins_of(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The recorded files of a kept article's near-duplicates (its ``also_in_origins``)."""
+    raw = metadata.get("also_in_origins")
+    if not isinstance(raw, str):
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items() if v} if isinstance(value, dict) else {}
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -2,29 +2,22 @@
 
 "According to TechCrunch", "in October 2023", "on 2023-11-24", "last week" (relative to the newest
 article in the index, since an archive's "now" is its newest story) become hints that the retriever
-uses to boost, while ``--source`` / ``--since`` / ``--until`` become hard filters.
+uses to boost, while ``--source`` / ``--since`` / ``--until`` become hard filters (index/filters.py).
 """
 
 from __future__ import annotations
 
-import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from newsdesk.index.lexical import Filters
+from newsdesk.dates import MONTH_NAME, MONTHS, day_number, from_day_number, month_range
+from newsdesk.index.filters import Filters, OutletCatalog
 
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-_MONTH = (
-    r"(January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
-_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(\d{{4}})\b", re.I)
-_MONTH_YEAR = re.compile(rf"\b{_MONTH},?\s+(\d{{4}})\b", re.I)
+_MONTH_DAY_YEAR = re.compile(rf"\b{MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{MONTH_NAME},?\s+(\d{{4}})\b", re.I)
+_MONTH_YEAR = re.compile(rf"\b{MONTH_NAME},?\s+(\d{{4}})\b", re.I)
 _RELATIVE = {
     "yesterday": 1,
     "last week": 7,
@@ -40,56 +33,19 @@ _RELATIVE = {
 
 @dataclass(frozen=True)
 class NewsHints:
-    """What the question itself names: outlets, and a published-day range (YYYYMMDD ints)."""
+    """What the question itself names: outlets, and a published-day range (YYYYMMDD ints).
+
+    ``outlets`` matches the named outlets as ``--source`` would (``OutletCatalog.filters``).
+    """
 
     sources: tuple[str, ...] = ()
     since_day: int | None = None
     until_day: int | None = None
+    outlets: Filters = field(default_factory=Filters)
 
     @property
     def has_dates(self) -> bool:
         return self.since_day is not None or self.until_day is not None
-
-    def as_filters(self) -> Filters:
-        return Filters(self.sources, self.since_day, self.until_day)
-
-
-def day_number(day: date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
-
-
-def from_day_number(value: int) -> date:
-    return date(value // 10000, value // 100 % 100, value % 100)
-
-
-def parse_day(text: str) -> int:
-    """'YYYY-MM-DD' (or 'YYYY-MM', 'YYYY') as YYYYMMDD; a clear ValueError otherwise."""
-    parts = text.strip().split("-")
-    try:
-        numbers = [int(p) for p in parts]
-        if len(numbers) == 1:
-            return day_number(date(numbers[0], 1, 1))
-        if len(numbers) == 2:
-            return day_number(date(numbers[0], numbers[1], 1))
-        return day_number(date(numbers[0], numbers[1], numbers[2]))
-    except (ValueError, IndexError):
-        raise ValueError(f"dates look like YYYY-MM-DD, not {text!r}") from None
-
-
-def parse_until(text: str) -> int:
-    """Like ``parse_day`` but a month or year means its last day."""
-    parts = text.strip().split("-")
-    first = from_day_number(parse_day(text))
-    if len(parts) == 1:
-        return day_number(date(first.year, 12, 31))
-    if len(parts) == 2:
-        return day_number(date(first.year, first.month, calendar.monthrange(first.year, first.month)[1]))
-    return day_number(first)
-
-
-def _month_range(year: int, month: int) -> tuple[int, int]:
-    last = calendar.monthrange(year, month)[1]
-    return day_number(date(year, month, 1)), day_number(date(year, month, last))
 
 
 def date_hint(question: str, newest_day: int | None) -> tuple[int | None, int | None]:
@@ -102,20 +58,20 @@ def date_hint(question: str, newest_day: int | None) -> tuple[int | None, int | 
             continue
     for match in _MONTH_DAY_YEAR.finditer(question):
         try:
-            days.append(day_number(date(int(match[3]), _MONTHS[match[1].lower()], int(match[2]))))
+            days.append(day_number(date(int(match[3]), MONTHS[match[1].lower()], int(match[2]))))
         except (ValueError, KeyError):
             continue
     for match in _DAY_MONTH_YEAR.finditer(question):
         try:
-            days.append(day_number(date(int(match[3]), _MONTHS[match[2].lower()], int(match[1]))))
+            days.append(day_number(date(int(match[3]), MONTHS[match[2].lower()], int(match[1]))))
         except (ValueError, KeyError):
             continue
     if days:
         return min(days), max(days)
     months = [
-        _month_range(int(m[2]), _MONTHS[m[1].lower()])
+        month_range(int(m[2]), MONTHS[m[1].lower()])
         for m in _MONTH_YEAR.finditer(question)
-        if m[1].lower() in _MONTHS
+        if m[1].lower() in MONTHS
     ]
     if months:
         return min(a for a, _ in months), max(b for _, b in months)
@@ -128,18 +84,13 @@ def date_hint(question: str, newest_day: int | None) -> tuple[int | None, int | 
     return None, None
 
 
-def named_sources(question: str, known: list[str]) -> tuple[str, ...]:
-    """Outlets of the index that the question names (case-sensitive, 'The' optional for long names)."""
-    found = []
-    for source in known:
-        names = [source]
-        if source.startswith("The ") and len(source) >= 8:
-            names.append(source[4:])
-        if any(re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", question) for name in names):
-            found.append(source)
-    return tuple(found)
+def named_sources(question: str, outlets: OutletCatalog) -> tuple[str, ...]:
+    """Outlets of the index that the question names (the catalog's matcher: any case, 'The' optional
+    for long names)."""
+    return outlets.named_in(question)
 
 
-def hints_for(question: str, known_sources: list[str], newest_day: int | None) -> NewsHints:
+def hints_for(question: str, outlets: OutletCatalog, newest_day: int | None) -> NewsHints:
     since, until = date_hint(question, newest_day)
-    return NewsHints(named_sources(question, known_sources), since, until)
+    names = named_sources(question, outlets)
+    return NewsHints(names, since, until, outlets.filters(names) if names else Filters())

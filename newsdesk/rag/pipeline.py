@@ -14,9 +14,10 @@ from typing import Any
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
 
+from newsdesk.dates import parse_day, parse_until
+from newsdesk.index.filters import UnknownOutlet
 from newsdesk.rag.answer import ExtractiveAnswerer
 from newsdesk.rag.checks import question_problem
-from newsdesk.rag.news import parse_day, parse_until
 from newsdesk.rag.types import Answer
 from newsdesk.rag.verify import reconcile
 
@@ -52,8 +53,9 @@ class NewsdeskQA:
     ) -> Answer:
         """Answer one question; bad input gets a helpful message with ``abstained`` set.
 
-        ``source`` keeps only those outlets; ``since``/``until`` (YYYY-MM-DD, YYYY-MM or YYYY) bound
-        the published date.
+        ``source`` keeps only those outlets (any case; a story stored once for several outlets counts
+        for each), and an outlet the index does not hold is said so; ``since``/``until`` (YYYY-MM-DD,
+        YYYY-MM or YYYY) bound the published date.
         """
         started = time.perf_counter()
         problem = question_problem(question, self.max_question_chars) or filter_problem(since, until)
@@ -67,7 +69,15 @@ class NewsdeskQA:
             )
         text = question.strip()
         filters: dict[str, Any] = {"source": list(source or []), "since": since, "until": until}
-        documents = self.retriever.invoke(text, None, **{k: v for k, v in filters.items() if v})
+        try:
+            documents = self.retriever.invoke(text, None, **{k: v for k, v in filters.items() if v})
+        except UnknownOutlet as error:  # not "the articles do not say": no article is from there
+            return Answer(
+                question=text,
+                answer=str(error),
+                abstained=True,
+                timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - started) * 1000},
+            )
         retrieved = time.perf_counter()
         answer = reconcile(self.answerer.answer(text, documents))
         done = time.perf_counter()
@@ -85,7 +95,7 @@ def filter_problem(since: str | None, until: str | None) -> str | None:
         first = parse_day(since) if since else None
         last = parse_until(until) if until else None
     except ValueError as error:
-        return f"Please give dates as YYYY-MM-DD ({error})."
+        return f"Please check the dates: {error}."
     if first is not None and last is not None and first > last:
         return f"The date range is empty: {since} is after {until}."
     return None

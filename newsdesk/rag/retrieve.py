@@ -26,10 +26,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from newsdesk.dates import parse_day, parse_until
 from newsdesk.index.embed import Embedder
-from newsdesk.index.lexical import Filters
+from newsdesk.index.filters import Filters, OutletCatalog
 from newsdesk.index.store import ChunkStore, ChunkView
-from newsdesk.rag.news import NewsHints, hints_for, parse_day, parse_until
+from newsdesk.rag.news import NewsHints, hints_for
 from newsdesk.rag.rerank import CrossEncoderReranker
 
 
@@ -43,36 +44,6 @@ class _Candidate:
     hinted: set[str] = field(default_factory=set)
     fused: float = 0.0
     rerank: float | None = None
-
-
-def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
-    """The Chroma ``where`` clause for hard filters."""
-    if not filters:
-        return None
-    clauses: list[dict[str, Any]] = []
-    if filters.sources:
-        clauses.append({"source": {"$in": list(filters.sources)}})
-    if filters.since_day is not None:
-        clauses.append({"published_day": {"$gte": filters.since_day}})
-    if filters.until_day is not None:
-        clauses.append({"published_day": {"$lte": filters.until_day}})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def merge_filters(hard: Filters, extra: Filters) -> Filters:
-    """Hard filters narrowed further by a hint (used for the boosted rankings)."""
-    sources = tuple(s for s in extra.sources if not hard.sources or s in hard.sources) or hard.sources
-    since = (
-        max(d for d in (hard.since_day, extra.since_day) if d is not None)
-        if (hard.since_day is not None or extra.since_day is not None)
-        else None
-    )
-    until = (
-        min(d for d in (hard.until_day, extra.until_day) if d is not None)
-        if (hard.until_day is not None or extra.until_day is not None)
-        else None
-    )
-    return Filters(sources, since, until)
 
 
 class NewsRetriever(BaseRetriever):
@@ -108,32 +79,37 @@ class NewsRetriever(BaseRetriever):
     reranker: CrossEncoderReranker | None = None
     rerank_depth: int = 20
     news_refresh_seconds: float = 30.0
-    _news: tuple[float, list[str], int | None] | None = PrivateAttr(default=None)
+    _newest: tuple[float, int | None] | None = PrivateAttr(default=None)
 
-    def _news_facts(self) -> tuple[list[str], int | None]:
-        """Known outlets and the newest day, cached for a short while."""
+    def _news_facts(self) -> tuple[OutletCatalog, int | None]:
+        """Known outlets (from the BM25 mirror; none without it) and the newest day (cached a while)."""
         lexical = self.store.lexical
         if lexical is None:
-            return [], None
+            return OutletCatalog(), None
         now = time.monotonic()
-        if self._news is None or now - self._news[0] > self.news_refresh_seconds:
-            self._news = (now, lexical.sources(), lexical.newest_day())
-        return self._news[1], self._news[2]
+        if self._newest is None or now - self._newest[0] > self.news_refresh_seconds:
+            self._newest = (now, lexical.newest_day())
+        return lexical.outlets(), self._newest[1]
 
     def hints(self, query: str) -> NewsHints:
-        sources, newest = self._news_facts()
-        return hints_for(query, sources, newest)
+        outlets, newest = self._news_facts()
+        return hints_for(query, outlets, newest)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
+        """Raises ``UnknownOutlet`` when ``source`` names an outlet the index does not hold."""
         k = int(kwargs.get("k") or self.k)
-        hard = Filters(
-            tuple(kwargs.get("source") or ()),
-            parse_day(kwargs["since"]) if kwargs.get("since") else None,
-            parse_until(kwargs["until"]) if kwargs.get("until") else None,
-        )
+        names = list(kwargs.get("source") or ())
+        since = parse_day(kwargs["since"]) if kwargs.get("since") else None
+        until = parse_until(kwargs["until"]) if kwargs.get("until") else None
         with self.store.reading() as view:  # one view for the whole question, even across a refresh
+            if names:
+                outlets = self.store.outlets(view)
+                outlets.require(names)
+                hard = outlets.filters(names, since, until)
+            else:
+                hard = Filters(since_day=since, until_day=until)
             return self._retrieve(view, query, k, hard)
 
     def _fill_cosines(self, view: ChunkView, pool: dict[str, _Candidate], vector: np.ndarray) -> None:
@@ -162,22 +138,24 @@ class NewsRetriever(BaseRetriever):
     def _retrieve(self, view: ChunkView, query: str, k: int, hard: Filters) -> list[Document]:
         vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         pool: dict[str, _Candidate] = {}
+        if hard.matches_nothing:
+            return []
         hints = self.hints(query)
         hinted: list[Filters] = []
         if hints.sources:
-            hinted.append(merge_filters(hard, Filters(sources=hints.sources)))
+            hinted.append(hints.outlets)
         if hints.has_dates:
-            hinted.append(merge_filters(hard, Filters(since_day=hints.since_day, until_day=hints.until_day)))
+            hinted.append(Filters(since_day=hints.since_day, until_day=hints.until_day))
         # One dense and one BM25 search, deeper when the question names outlets or dates: the passages
         # that match those are picked from them. (Searches filtered on metadata took seconds at 100k
-        # chunks in Chroma, and a few hundred ms in SQLite.)
+        # chunks in Chroma, and a few hundred ms in SQLite.) Every search is within the hard filters.
         depth = self.candidates * (self.hint_depth if hinted else 1)
-        dense = view.search(vector, depth, where=chroma_where(hard))
+        dense = view.search(vector, depth, where=hard.chroma_where())
         lexical = self.store.lexical.search(query, depth, hard or None) if self.store.lexical else []
         for filters in [hard, *hinted]:
-            for hit in [h for h in dense if passes(filters, h.metadata)][: self.candidates]:
+            for hit in [h for h in dense if filters.passes(h.metadata)][: self.candidates]:
                 pool.setdefault(hit.id, _Candidate(hit.id, hit.text, hit.metadata)).cosine = hit.score
-            for lexical_hit in [h for h in lexical if passes(filters, h.metadata)][: self.candidates]:
+            for lexical_hit in [h for h in lexical if filters.passes(h.metadata)][: self.candidates]:
                 candidate = pool.setdefault(
                     lexical_hit.id, _Candidate(lexical_hit.id, lexical_hit.text, lexical_hit.metadata)
                 )
@@ -230,20 +208,10 @@ def one_version_per_article(ranked: list[_Candidate]) -> list[_Candidate]:
     return kept
 
 
-def passes(filters: Filters, metadata: dict[str, Any]) -> bool:
-    """Whether a passage's metadata is within ``filters`` (what ``chroma_where`` asks of Chroma)."""
-    if filters.sources and metadata.get("source") not in filters.sources:
-        return False
-    day = int(metadata.get("published_day") or 0)
-    if filters.since_day is not None and day < filters.since_day:
-        return False
-    return not (filters.until_day is not None and day > filters.until_day)
-
-
 def matched_hints(metadata: dict[str, Any], hints: NewsHints) -> set[str]:
     """Which of the question's hints (outlet, date range) a passage matches."""
     matched = set()
-    if hints.sources and metadata.get("source") in hints.sources:
+    if hints.sources and hints.outlets.passes(metadata):
         matched.add("source")
     if hints.has_dates:
         day = int(metadata.get("published_day") or 0)

@@ -68,8 +68,7 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
         return answer_for(question or "", source, since or "", until or "", request).to_dict()
 
     def known_sources() -> Any:
-        lexical = desk.store.lexical
-        return gr.Dropdown(choices=lexical.sources() if lexical is not None else [])
+        return gr.Dropdown(choices=desk.outlets())
 
     with gr.Blocks(title="Newsdesk") as blocks:
         gr.Markdown(

@@ -453,3 +453,56 @@ def test_an_unreadable_server_signature_gives_a_clear_error_with_the_fix(a_on_se
     with pytest.raises(DedupUnavailable, match="delete that collection and index again") as caught:
         desk.indexer.index_articles([A])
     assert f"{desk.store.collection_name}-dedup" in str(caught.value)
+
+
+# ---- --prune and near-duplicates in other files: the story is never lost ----
+
+
+def origins_of_duplicates(store: ChunkStore, article_id: str) -> dict[str, str] | None:
+    values = {m.get("also_in_origins") for m in chunks_by_article(store)[article_id]}
+    assert len(values) == 1
+    value = values.pop()
+    return None if value is None else json.loads(str(value))
+
+
+def test_duplicates_record_their_files_and_a_gone_one_is_pruned_from_its_own_file(
+    desk: Newsdesk, tmp_path: Path
+) -> None:
+    ours, theirs = jsonl(tmp_path / "ours.jsonl", A, B), jsonl(tmp_path / "theirs.jsonl", A_REUTERS, A_AP)
+    desk.indexer.index_paths([ours])
+    desk.indexer.index_paths([theirs])
+    assert origins_of_duplicates(desk.store, "a") == {
+        "a-ap": str(theirs.resolve()),
+        "a-reuters": str(theirs.resolve()),
+    }
+    jsonl(theirs, A_AP)
+    report = desk.indexer.index_paths([theirs], prune=True)
+    assert report.removed == ["a-reuters"] and report.elsewhere == 2
+    assert [d["article_id"] for d in also_in(desk.store, "a") or []] == ["a-ap"]
+    assert origins_of_duplicates(desk.store, "a") == {"a-ap": str(theirs.resolve())}
+
+
+def test_pruning_a_kept_article_reads_its_duplicate_again_from_the_duplicates_file(
+    desk: Newsdesk, tmp_path: Path
+) -> None:
+    ours, theirs = jsonl(tmp_path / "ours.jsonl", A, B), jsonl(tmp_path / "theirs.jsonl", A_REUTERS)
+    desk.indexer.index_paths([ours, theirs])
+    jsonl(ours, B)
+    report = desk.indexer.index_paths([ours], prune=True)
+    assert report.removed == ["a"] and [str(d) for d in report.promoted] == ["a-reuters (duplicate of a)"]
+    assert report.added == ["a-reuters"]
+    assert set(chunks_by_article(desk.store)) == {"a-reuters", "b"}
+    assert also_in(desk.store, "a-reuters") is None
+    assert {m["origin"] for m in chunks_by_article(desk.store)["a-reuters"]} == {str(theirs.resolve())}
+
+
+def test_a_kept_article_whose_duplicate_cannot_be_read_again_is_kept(desk: Newsdesk, tmp_path: Path) -> None:
+    ours, theirs = jsonl(tmp_path / "ours.jsonl", A, B), jsonl(tmp_path / "theirs.jsonl", A_REUTERS)
+    desk.indexer.index_paths([ours, theirs])
+    theirs.unlink()
+    jsonl(ours, B)
+    report = desk.indexer.index_paths([ours], prune=True)
+    assert report.removed == [] and [str(k) for k in report.kept] == [
+        f"a (holds the story of its near-duplicate a-reuters, and {theirs.resolve()} no longer holds it)"
+    ]
+    assert set(chunks_by_article(desk.store)) == {"a", "b"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from newsdesk.index.embed import Embedder, OnnxEmbedder, default_model_path
 from newsdesk.index.load import Article, load_paths
 from newsdesk.index.store import ChunkStore, chunk_id
 from newsdesk.wiring import Newsdesk
-from tests.conftest import SEED_ARTICLE
+from tests.conftest import SEED_ARTICLE, SEEDS
 
 
 def all_chunks(store: ChunkStore) -> dict[str, dict[str, object]]:
@@ -43,7 +44,7 @@ def test_indexing_stores_every_chunk_with_citation_metadata(make_desk: Callable[
     assert report.added == [article.id] and report.chunks_written == len(expected) == len(stored)
     for chunk in expected:
         meta = stored[chunk_id(article.id, article.content_hash, chunk.number)]
-        assert meta["title"] == article.title and meta["url"] == str(SEED_ARTICLE)
+        assert meta["title"] == article.title and meta["url"] == SEED_ARTICLE.resolve().as_uri()
         assert (meta["start"], meta["end"], meta["chunk"]) == (chunk.start, chunk.end, chunk.number)
         assert {"published", "source", "article_id"} <= set(meta)
 
@@ -215,3 +216,140 @@ def test_the_next_batch_is_embedded_while_the_previous_one_is_written(
     assert report.added == ["a0", "a1", "a2"]
     stored = {str(m["article_id"]) for m in all_chunks(desk.store).values()}
     assert stored == {"a0", "a1", "a2"}
+
+
+# ---- --prune judges only the paths given, never a file that failed to read; --dry-run writes nothing ----
+
+
+def feed(path: Path, *rows: dict[str, str] | str) -> Path:
+    """A JSONL file; a str row is written as is (a broken line)."""
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+def row(article_id: str, text: str, source: str = "Wire") -> dict[str, str]:
+    return {
+        "id": article_id,
+        "title": article_id,
+        "text": text,
+        "source": source,
+        "url": f"https://w/{article_id}",
+    }
+
+
+A1 = row("a1", "The harbour reopened on Friday after the storm.")
+A2 = row("a2", "The bridge closed for repairs in the spring.")
+A3 = row("a3", "The ferry resumed service on Sunday morning.")
+
+
+def stored_ids(desk: Newsdesk) -> set[str]:
+    return {str(m["article_id"]) for m in all_chunks(desk.store).values()}
+
+
+def test_every_chunk_records_the_canonical_file_it_came_from(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    news = feed(tmp_path / "news.jsonl", A1)
+    (tmp_path / "link.jsonl").symlink_to(news)
+    desk.indexer.index_paths([tmp_path / "link.jsonl", SEED_ARTICLE])
+    origins = {str(m["article_id"]): m["origin"] for m in all_chunks(desk.store).values()}
+    assert origins == {
+        "a1": str(news.resolve()),
+        f"file://{SEED_ARTICLE.resolve()}": str(SEED_ARTICLE.resolve()),
+    }
+
+
+def test_prune_judges_only_articles_from_the_paths_given(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    news = feed(tmp_path / "news.jsonl", A1, A2)
+    desk.indexer.index_paths([SEEDS])
+    desk.indexer.index_paths([news])
+    feed(news, A1)
+    report = desk.indexer.index_paths([news], prune=True)
+    assert report.removed == ["a2"] and report.elsewhere == 1 and report.unchanged == ["a1"]
+    assert stored_ids(desk) == {"a1", f"file://{SEED_ARTICLE.resolve()}"}
+
+
+def test_a_file_with_a_broken_line_keeps_every_article_it_held(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    news = feed(tmp_path / "news.jsonl", A1, A2, A3)
+    desk.indexer.index_paths([news])
+    feed(news, A1, '{"id": "a2", "text": "The bridge', A3)  # a2's line broke; a3 is fine
+    report = desk.indexer.index_paths([news], prune=True)
+    assert report.removed == [] and [k.article_id for k in report.kept] == ["a2"]
+    assert str(report.kept[0]) == f"a2 ({news.resolve()} could not be read in full in this run)"
+    feed(news, '{"broken', A3)  # a1 gone, a2 still broken: the file's problem protects a1 too
+    report = desk.indexer.index_paths([news], prune=True)
+    assert report.removed == [] and sorted(k.article_id for k in report.kept) == ["a1", "a2"]
+    assert stored_ids(desk) == {"a1", "a2", "a3"}
+    feed(news, A3)  # read in full again: now both go
+    assert desk.indexer.index_paths([news], prune=True).removed == ["a1", "a2"]
+
+
+def test_a_folder_that_cannot_be_read_keeps_its_articles(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    feed(docs / "news.jsonl", A1)
+    desk.indexer.index_paths([docs])
+    moved = tmp_path / "moved"
+    docs.rename(moved)  # a mistyped or unmounted path reads as missing: nothing is pruned
+    report = desk.indexer.index_paths([docs], prune=True)
+    assert report.removed == [] and [str(k) for k in report.kept] == [
+        f"a1 ({docs} could not be read in full in this run)"
+    ]
+    assert [str(p) for p in report.skipped] == [f"{docs}: no such file or folder"]
+
+
+def test_dry_run_reports_and_writes_nothing(make_desk: Callable[..., Newsdesk], tmp_path: Path) -> None:
+    desk = make_desk()
+    news = feed(tmp_path / "news.jsonl", A1, A2)
+    preview = desk.indexer.index_paths([news], prune=True, dry_run=True)
+    assert preview.added == ["a1", "a2"] and not desk.store.exists()  # not even an empty index is made
+    assert not (tmp_path / "index").exists()
+    desk.indexer.index_paths([news])
+    before = all_chunks(desk.store)
+    feed(news, {**A1, "text": "The harbour reopened on Saturday."}, A3)
+    report = desk.indexer.index_paths([news], prune=True, dry_run=True)
+    assert (report.added, report.updated, report.removed) == (["a3"], ["a1"], ["a2"])
+    assert report.dry_run and report.chunks_written == 0
+    assert report.summary().startswith("dry run, nothing written: would have added 1, updated 1")
+    assert all_chunks(desk.store) == before
+    assert desk.indexer.index_paths([news], prune=True).removed == ["a2"]
+
+
+def test_articles_without_a_recorded_origin_are_never_pruned_until_read_again(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    news = feed(tmp_path / "news.jsonl", A1, A2)
+    desk.indexer.index_paths([news])
+    chunks = all_chunks(desk.store)  # as an index made before origins were recorded
+    desk.store.collection.update(ids=list(chunks), metadatas=[{"origin": None} for _ in chunks])  # type: ignore[misc]
+    feed(news, A1)
+    report = desk.indexer.index_paths([news], prune=True)
+    assert report.removed == [] and report.without_origin == ["a2"] and report.unchanged == ["a1"]
+    assert {str(m["article_id"]): m.get("origin") for m in all_chunks(desk.store).values()} == {
+        "a1": str(news.resolve()),  # recorded by this run, without rewriting the chunks
+        "a2": None,
+    }
+
+
+def test_an_article_moved_to_another_file_is_judged_by_the_file_it_is_in_now(
+    make_desk: Callable[..., Newsdesk], tmp_path: Path
+) -> None:
+    desk = make_desk()
+    old, new = feed(tmp_path / "old.jsonl", A1, A2), tmp_path / "new.jsonl"
+    desk.indexer.index_paths([old])
+    feed(new, A2)
+    feed(old, A1)
+    assert desk.indexer.index_paths([new]).unchanged == ["a2"]
+    assert desk.indexer.index_paths([old], prune=True).removed == []
+    assert stored_ids(desk) == {"a1", "a2"}

@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from newsdesk.index.lexical import Filters, LexicalIndex, match_expression
+from newsdesk.index.filters import Filters
+from newsdesk.index.lexical import LexicalIndex, match_expression
 from newsdesk.wiring import Newsdesk
 from tests.conftest import SEED_ARTICLE
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 from pathlib import Path
 
-from newsdesk.index.load import load_paths
+import pytest
+
+from newsdesk.index.load import LoadResult, UnreadableFile, decode_bytes, load_paths
 from tests.conftest import SEED_ARTICLE
 
 
@@ -113,3 +117,123 @@ def test_content_hash_changes_with_text_and_metadata_only() -> None:
         != article.content_hash
     )
     assert type(article)(**{**article.__dict__, "source": "AP"}).content_hash != article.content_hash
+
+
+# ---- input edges: links, pipes, bytes that are not text, dates that are not dates ----
+
+
+def good_file(folder: Path, name: str = "good.txt") -> Path:
+    path = folder / name
+    path.write_text("Harbour\nThe harbour reopened on Friday after the storm.", encoding="utf-8")
+    return path
+
+
+def reasons_of(result: LoadResult) -> dict[str, str]:
+    return {str(p).rsplit(": ", 1)[0]: p.reason for p in result.problems}
+
+
+@pytest.mark.timeout(30)  # a FIFO that is opened blocks forever: the timeout fails the test
+def test_links_pipes_and_loops_are_reported_by_name_on_the_command_line_and_in_folders(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    good = good_file(docs / "sub")
+    (docs / "loop.txt").symlink_to(docs / "loop.txt")
+    os.mkfifo(docs / "pipe.txt")
+    (docs / "dangling.md").symlink_to(tmp_path / "gone.md")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    good_file(elsewhere, "other.txt")
+    (docs / "linked").symlink_to(elsewhere)
+    (docs / "link.txt").symlink_to(good)
+    cli_loop, cli_pipe = tmp_path / "x.txt", tmp_path / "y.txt"
+    cli_loop.symlink_to(cli_loop)
+    os.mkfifo(cli_pipe)
+
+    result = load_paths([cli_loop, docs, cli_pipe])
+
+    assert reasons_of(result) == {
+        str(cli_loop): "symbolic link loop",
+        str(docs / "dangling.md"): "broken symbolic link",
+        str(docs / "linked"): "symbolic link to a folder, not followed (pass the folder itself)",
+        str(docs / "loop.txt"): "symbolic link loop",
+        str(docs / "pipe.txt"): "not a regular file (a FIFO)",
+        str(cli_pipe): "not a regular file (a FIFO)",
+    }
+    # The good file is read twice (itself and through a link): both name the one canonical file.
+    assert [a.title for a in result.articles] == ["Harbour", "Harbour"]
+    assert {a.origin for a in result.articles} == {str(good.resolve())}
+
+
+@pytest.mark.timeout(30)  # /dev/zero never ends: reading it would not return
+def test_a_device_named_like_an_article_is_refused_without_being_read(tmp_path: Path) -> None:
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    result = load_paths([tmp_path / "zero.txt"])
+    assert [str(p) for p in result.problems] == [
+        f"{tmp_path / 'zero.txt'}: not a regular file (a character device)"
+    ]
+
+
+def test_random_bytes_are_refused_not_indexed_as_mojibake(tmp_path: Path) -> None:
+    noise = tmp_path / "noise.txt"
+    noise.write_bytes(b'\xf5\xb1e"JX\xb7\x91\xdfj\xf1\xd80>a\xcd\x86\xc3')  # was read as Polish mojibake
+    result = load_paths([noise])
+    assert result.articles == []
+    [problem] = result.problems
+    assert problem.reason == "not text (garbled in every encoding tried)"
+    refused = 0
+    for seed in range(1000):
+        try:
+            decode_bytes(random.Random(seed).randbytes(18))
+        except UnreadableFile:
+            refused += 1
+    assert refused >= 990, f"only {refused} of 1000 random 18-byte strings refused"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Caf\u00e9", "cp1252"),
+        (
+            "Prices rose 5% to \u00a312.50 (\u20ac14) \u2014 \u201ca record\u201d, said the CEO\u2026",
+            "cp1252",
+        ),
+        ("He won 3\u00bd points \u00b1 0.5\u00b0.", "cp1252"),
+        ("\u00c6r\u00f8sk\u00f8bing f\u00e6rge sejler igen", "cp1252"),
+        ("Hi there", "utf-16"),
+        ("Caf\u00e9 reopens on Monday.", "utf-16"),
+        ("Президент России встретился с министром обороны.", "cp1251"),
+        ("Η κυβέρνηση ανακοίνωσε νέα μέτρα.", "cp1253"),
+        ("東京で新しい美術館が金曜日に開館しました。", "shift_jis"),
+        ("Stocks rose 5% \U0001f4c8 today.", "utf-8"),
+    ],
+)
+def test_real_short_texts_in_other_encodings_are_read_exactly(text: str, encoding: str) -> None:
+    assert decode_bytes(text.encode(encoding)) == text
+
+
+def test_published_dates_are_checked_and_date_times_keep_their_day(tmp_path: Path) -> None:
+    rows = [
+        {"id": "ok", "text": "The ferry resumed.", "published": "2023-10-05"},
+        {"id": "impossible", "text": "The bridge closed.", "published": "2023-13-45"},
+        {"id": "stamp", "text": "The dam opened.", "published": "2023-10-05T23:30:00-05:00"},
+        {"id": "month", "text": "The port closed.", "published": "2023-10"},
+        {"id": "number", "text": "The pier fell.", "published": 20231005},
+        {"id": "none", "text": "The lock broke.", "published": None},
+        {"id": "sep", "text": "A line\u2028with a line separator inside.", "published": "2023-02-28"},
+    ]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    result = load_paths([feed])
+    assert [(a.id, a.published, a.line) for a in result.articles] == [
+        ("ok", "2023-10-05", 1),
+        ("stamp", "2023-10-05", 3),
+        ("none", "", 6),
+        ("sep", "2023-02-28", 7),
+    ]
+    assert [str(p) for p in result.problems] == [
+        f"{feed}:2: field 'published': '2023-13-45' is not a date (there is no month 13)",
+        f"{feed}:4: field 'published': '2023-10' is not a date: give YYYY-MM-DD (or an ISO date-time)",
+        f"{feed}:5: field 'published': 20231005 is not a date: give YYYY-MM-DD as a string",
+    ]

@@ -16,13 +16,13 @@ SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
 
 
 def newsdesk(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "newsdesk.cli", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
         cwd=cwd,
     )
@@ -113,6 +113,24 @@ def test_bad_questions_get_a_polite_reply_not_a_traceback(
     assert expected in payload["answer"] and payload["abstained"] is True
 
 
+@pytest.mark.parametrize(
+    ("flag", "typed", "why"),
+    [
+        ("--since", "2024-02-30", "(February 2024 has 29 days)"),
+        ("--until", "2023-13", "(there is no month 13)"),
+        ("--since", "last week", ""),
+    ],
+)
+def test_a_mistyped_date_says_what_is_wrong_and_what_is_accepted(
+    tmp_path: Path, flag: str, typed: str, why: str
+) -> None:
+    result = newsdesk("ask", "Who is visiting Beijing?", flag, typed, "--db", str(tmp_path / "index"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    what = f"{typed!r} is not a date{' ' + why if why else ''}"
+    assert f"argument {flag}: {what}: give YYYY-MM-DD, YYYY-MM or YYYY" in result.stderr
+    assert not (tmp_path / "index").exists()
+
+
 def test_reindexing_reports_unchanged_and_writes_nothing(seeded_db: Path) -> None:
     result = newsdesk("index", str(SEEDS), "--db", str(seeded_db))
     assert result.returncode == 0
@@ -133,6 +151,95 @@ def test_index_reports_skipped_files_with_reason_and_prunes(tmp_path: Path) -> N
     (docs / "b.txt").unlink()
     second = newsdesk("index", str(docs), "--db", str(db), "--prune")
     assert f"removed: file://{(docs / 'b.txt').resolve()}" in second.stdout
+
+
+def test_index_skips_pipes_loops_noise_and_bad_dates_by_name_and_indexes_the_rest(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Harbour\nThe harbour reopened on Friday after the storm.", encoding="utf-8")
+    (docs / "loop.txt").symlink_to(docs / "loop.txt")
+    os.mkfifo(docs / "pipe.md")
+    (docs / "noise.txt").write_bytes(b'\xf5\xb1e"JX\xb7\x91\xdfj\xf1\xd80>a\xcd\x86\xc3')
+    rows = [
+        {"id": "j1", "text": "The bridge closed for repairs in the spring.", "published": "2023-13-45"},
+        {"id": "j2", "text": "The ferry resumed service on Sunday.", "published": "2023-10-05T12:00:00Z"},
+    ]
+    (docs / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    fifo, loop = tmp_path / "x.txt", tmp_path / "loop.md"
+    os.mkfifo(fifo)
+    loop.symlink_to(loop)
+    # A FIFO that is opened blocks the run (holding the index lock): the timeout turns that into a failure.
+    result = newsdesk("index", str(loop), str(fifo), str(docs), "--db", str(tmp_path / "db"), timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    skipped = sorted(line for line in result.stdout.splitlines() if line.startswith("skipped: "))
+    assert skipped == sorted(
+        [
+            f"skipped: {loop}: symbolic link loop",
+            f"skipped: {fifo}: not a regular file (a FIFO)",
+            f"skipped: {docs / 'loop.txt'}: symbolic link loop",
+            f"skipped: {docs / 'pipe.md'}: not a regular file (a FIFO)",
+            f"skipped: {docs / 'noise.txt'}: not text (garbled in every encoding tried)",
+            f"skipped: {docs / 'feed.jsonl'}:1: field 'published': '2023-13-45' is not a date (there is no "
+            "month 13)",
+        ]
+    )
+    added = sorted(line for line in result.stdout.splitlines() if line.startswith("added: "))
+    assert added == sorted(["added: j2", f"added: file://{(docs / 'a.txt').resolve()}"])
+    ask = newsdesk("ask", "When did the ferry resume?", "--db", str(tmp_path / "db"), "--json")
+    [citation, *_] = json.loads(ask.stdout)["citations"]
+    assert citation["published"] == "2023-10-05"
+
+
+def test_every_spelling_of_a_path_is_one_article_with_a_file_url(tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    (tmp_path / "linked").symlink_to(SEEDS)
+    first = newsdesk("index", str(SEEDS.resolve()), "--db", db)
+    assert first.returncode == 0 and "added 1, updated 0, unchanged 0" in first.stdout, first.stdout
+    for spelling, cwd in (("seeds", SEEDS.parent), ("../seeds/.", SEEDS), ("linked", tmp_path)):
+        again = newsdesk("index", spelling, "--db", db, cwd=cwd)
+        assert "added 0, updated 0, unchanged 1" in again.stdout, (spelling, again.stdout)
+    answer = json.loads(
+        newsdesk("ask", "Who is visiting Beijing for security talks?", "--db", db, "--json").stdout
+    )
+    assert {c["url"] for c in answer["citations"]} == {SEED_ARTICLE.resolve().as_uri()}
+    assert {c["article_id"] for c in answer["citations"]} == {f"file://{SEED_ARTICLE.resolve()}"}
+
+
+def test_prune_judges_only_the_paths_given_keeps_a_broken_files_articles_and_previews(tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    rows = {
+        n: {
+            "id": f"x{n}",
+            "url": f"https://w/{n}",
+            "text": f"Story {n} is about the {n}th bridge of the town.",
+        }
+        for n in (1, 2, 3)
+    }
+    news = tmp_path / "feed.jsonl"
+    news.write_text("\n".join(json.dumps(rows[n]) for n in (1, 2, 3)), encoding="utf-8")
+    assert newsdesk("index", str(SEEDS), "--db", db).returncode == 0
+    assert newsdesk("index", str(news), "--db", db).returncode == 0
+    news.write_text("\n".join(json.dumps(rows[n]) for n in (1, 3)), encoding="utf-8")
+
+    preview = newsdesk("index", str(news), "--prune", "--dry-run", "--db", db)
+    assert preview.returncode == 0, preview.stderr
+    assert (
+        "would remove: x2" in preview.stdout and "left alone: 1 article(s) from other paths" in preview.stdout
+    )
+    assert "dry run, nothing written: would have added 0, updated 0, unchanged 2" in preview.stdout
+    assert "removed 1" in preview.stdout and "7 chunks in all" in preview.stdout  # x2 still there
+
+    pruned = newsdesk("index", str(news), "--prune", "--db", db)
+    assert "removed: x2" in pruned.stdout and "6 chunks in all" in pruned.stdout
+    seed_question = newsdesk("ask", "Who is visiting Beijing for security talks?", "--db", db)
+    assert "Shoigu" in seed_question.stdout  # the seeds, indexed from another path, survive
+
+    news.write_text(json.dumps(rows[3])[:-5] + "\n", encoding="utf-8")  # x1 gone, x3's line broken
+    kept = newsdesk("index", str(news), "--prune", "--db", db)
+    assert kept.returncode == 1 and "removed: " not in kept.stdout and "6 chunks in all" in kept.stdout
+    assert f"skipped: {news}:1: broken JSON" in kept.stdout
+    for article_id in ("x1", "x3"):
+        assert f"kept: {article_id} ({news.resolve()} could not be read in full in this run)" in kept.stdout
 
 
 def test_index_home_comes_from_the_environment(tmp_path: Path) -> None:
@@ -195,6 +302,20 @@ def test_eval_reports_metrics_and_writes_predictions(tmp_path: Path) -> None:
     assert metrics["citation_verbatim_rate"] == 1.0
     lines = predictions.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["1", "2"]
+
+
+def test_the_example_eval_set_of_the_readme_runs() -> None:
+    from newsdesk.config import REPO_ROOT
+
+    result = newsdesk("eval", "examples/eval-mini", "--json", cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)["newsdesk"]
+    assert (metrics["n_questions"], metrics["n_answerable"], metrics["n_unanswerable"]) == (8, 5, 3)
+    assert metrics["hit@1"] == 1.0 and metrics["citation_verbatim_rate"] == 1.0
+    assert metrics["lead_containment"] == 1.0  # every answerable question answered in the first sentence
+    # The mayor and the ferry passengers are named nowhere: refused. The stadium's cost is answered with
+    # the library's (the reader checks roles and counted things, not every noun): 2 of 3.
+    assert metrics["abstention_recall"] >= 2 / 3 and metrics["abstention_precision"] == 1.0
 
 
 # ---- index at scale: progress, duplicates, one writer at a time (index/progress.py, dedup.py, lock.py) ----
@@ -342,3 +463,91 @@ def test_serve_on_a_busy_port_says_so_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"port {port}" in result.stderr and "already in use" in result.stderr and "--port" in result.stderr
     assert "serving on" not in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- readers never create an index; the version; listing and deleting articles ----
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    result = newsdesk("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"newsdesk {version('newsdesk')}"
+
+
+def test_ask_and_articles_on_a_missing_index_create_nothing_and_say_how_to_fix_it(tmp_path: Path) -> None:
+    for command in (("ask", "Who is visiting Beijing?"), ("articles",), ("articles", "--delete", "x")):
+        elsewhere = newsdesk(*command, cwd=tmp_path)  # run from a folder without an index
+        assert elsewhere.returncode == 2 and "Traceback" not in elsewhere.stderr
+        assert f"no index at {tmp_path / '.newsdesk' / 'index'}." in elsewhere.stderr
+        assert "newsdesk index PATH --db" in elsewhere.stderr and "NEWSDESK_HOME" in elsewhere.stderr
+        mistyped = newsdesk(*command, "--db", str(tmp_path / "indx"))
+        assert mistyped.returncode == 2 and f"no index at {tmp_path / 'indx'}." in mistyped.stderr
+        assert "The indexed articles do not answer" not in elsewhere.stdout + mistyped.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_index_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    db = tmp_path / "db"
+    assert newsdesk("index", str(tmp_path / "empty.txt"), "--db", str(db)).returncode == 1
+    for command in (("ask", "Who is visiting Beijing?"), ("articles",)):
+        result = newsdesk(*command, "--db", str(db))
+        assert result.returncode == 2 and f"the index at {db} holds no articles." in result.stderr
+
+
+def test_ask_on_a_server_without_the_collection_creates_nothing(tmp_path: Path, chroma_url: str) -> None:
+    import chromadb
+
+    env = {"NEWSDESK_COLLECTION": "never-indexed", "NEWSDESK_HOME": str(tmp_path / "home")}
+    result = newsdesk("ask", "Who is visiting Beijing?", "--chroma-url", chroma_url, env=env)
+    assert result.returncode == 2
+    assert f"no collection 'never-indexed' on the Chroma server {chroma_url}" in result.stderr
+    host, port = chroma_url.removeprefix("http://").split(":")
+    client = chromadb.HttpClient(host=host, port=int(port))
+    assert "never-indexed" not in {c.name for c in client.list_collections()}
+    assert not (tmp_path / "home").exists()
+
+
+def articles_in(db: str, *args: str) -> dict[str, dict[str, object]]:
+    result = newsdesk("articles", "--db", db, "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return {a["id"]: a for a in json.loads(result.stdout)["articles"]}
+
+
+def test_articles_lists_filters_and_deletes_and_a_reindex_brings_an_article_back(tmp_path: Path) -> None:
+    feed, _ = feed_with_a_duplicate(tmp_path, extra=1)  # seed (Wire), copy (Daily: a near-duplicate)
+    harbour = tmp_path / "harbour.txt"
+    harbour.write_text("Harbour\nThe harbour reopened on Friday after the storm.", encoding="utf-8")
+    db = str(tmp_path / "db")
+    assert newsdesk("index", str(feed), str(harbour), "--db", db).returncode == 0
+    listed = articles_in(db)
+    assert set(listed) == {"seed", "other-0", f"file://{harbour.resolve()}"}
+    assert listed["seed"]["origin"] == str(feed.resolve()) and listed["seed"]["source"] == "Wire"
+    assert [(d["article_id"], d["source"], d["origin"]) for d in listed["seed"]["also_in"]] == [  # type: ignore[union-attr]
+        ("copy", "Daily", str(feed.resolve()))
+    ]
+    assert set(articles_in(db, "--source", "daily")) == set(articles_in(db, "--source", "WIRE")) == {"seed"}
+    text = newsdesk("articles", "--db", db)
+    assert "seed  -  Wire  " in text.stdout and "    also in: copy  -  Daily" in text.stdout
+    assert f"Harbour  [{harbour.resolve()}]" in text.stdout
+    assert text.stdout.splitlines()[-1] == f"3 article(s), 6 chunks, 1 near-duplicate(s) in {db}"
+
+    preview = newsdesk("articles", "--db", db, "--delete", "copy", "--dry-run")
+    assert "would remove: copy" in preview.stdout and articles_in(db)["seed"]["also_in"]
+    deleted = newsdesk("articles", "--db", db, "--delete", "copy")
+    assert deleted.returncode == 0 and "removed: copy" in deleted.stdout
+    assert articles_in(db)["seed"]["also_in"] == []  # the kept article no longer names it
+
+    gone = newsdesk("articles", "--db", db, "--delete", f"file://{harbour.resolve()}", "--delete", "nope")
+    assert gone.returncode == 1 and "no article 'nope'" in gone.stderr
+    assert set(articles_in(db)) == {"seed", "other-0"}
+
+    again = newsdesk("index", str(feed), str(harbour), "--db", db)
+    assert f"added: file://{harbour.resolve()}" in again.stdout
+    assert "duplicate: copy (duplicate of seed)" in again.stdout
+    assert [d["article_id"] for d in articles_in(db)["seed"]["also_in"]] == ["copy"]  # type: ignore[union-attr]
+
+    promoted = newsdesk("articles", "--db", db, "--delete", "seed")
+    assert "removed: seed" in promoted.stdout and "promoted: copy" in promoted.stdout
+    assert set(articles_in(db)) == {"copy", "other-0", f"file://{harbour.resolve()}"}

@@ -135,17 +135,3 @@ def test_dense_only_when_hybrid_is_off(make_desk: Callable[..., Newsdesk], tmp_p
     desk.indexer.index_paths([feed])
     docs = desk.qa.retriever.invoke("Who presides over the Google antitrust case?")
     assert urls(docs)[0] == "u://a1" and all("fused" in d.metadata for d in docs)
-
-
-def test_passes_keeps_what_chroma_where_would_keep() -> None:
-    from newsdesk.index.lexical import Filters
-    from newsdesk.rag.retrieve import passes
-
-    meta = {"source": "TechCrunch", "published_day": 20231030}
-    assert passes(Filters(), meta)
-    assert passes(Filters(sources=("TechCrunch", "Wired")), meta)
-    assert not passes(Filters(sources=("Wired",)), meta)
-    assert passes(Filters(since_day=20231030, until_day=20231030), meta)
-    assert not passes(Filters(since_day=20231031), meta)
-    assert not passes(Filters(until_day=20231029), meta)
-    assert not passes(Filters(since_day=20230101), {"source": "X"})  # undated passages are outside a range

@@ -180,3 +180,19 @@ def features(reading: Reading) -> dict[str, float]:
         if m and token.islower() and stem(token[m.end() :]) in evidence:
             out["negating_prefix"] = 1.0
     return out
+
+
+def asked_missing(reading: Reading) -> bool:
+    """The question asks about a role or counts a thing ("Who is the mayor ...", "How many passengers
+    ...") that no retrieved passage, headline or known alias names: whatever else matches, the
+    articles do not hold that answer. A rule, not a fitted weight: the eval sets hardly ask such
+    questions, and a model fitted on them would not learn it."""
+    asked = reading.question.asked
+    if not asked or not reading.passages:
+        return False
+    present: set[str] = set()
+    for passage in reading.passages:
+        present |= stems(passage.doc.page_content) | stems(passage.title)
+    for sentence in reading.sentences:
+        present |= set(sentence.aliases)
+    return not any(word in present for word in asked)

@@ -132,6 +132,8 @@ class ExtractiveAnswerer:
             reading.groups = vote(score_spans(q, spans, reading.rarity))
         reading.features = abstain.features(reading)
         reading.probability = self.model.probability(reading.features)
+        if abstain.asked_missing(reading):
+            reading.probability = 0.0
         return reading
 
     # ----------------------------------------------------------------- answering

@@ -18,6 +18,7 @@ from dataclasses import field as default
 
 from langchain_core.documents import Document
 
+from newsdesk.dates import MONTH as _MONTH
 from newsdesk.rag.answer.display import is_heading, shown_span
 from newsdesk.rag.answer.display import reading_sentences as sentence_spans
 from newsdesk.rag.answer.question import ABBREVIATIONS, Question, named_sources
@@ -227,10 +228,6 @@ def sentences_of(passages: Sequence[Passage]) -> list[Sentence]:
 
 # --------------------------------------------------------------------------- typed spans
 
-_MONTH = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-)
 _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from newsdesk.dates import MONTH as _MONTH
 from newsdesk.text import sentence_spans
 
 # "... the Purus Arch. Water on the ..." (a lower-case word, a full stop, a space, a capital) that
@@ -28,10 +29,6 @@ def reading_sentences(text: str) -> tuple[tuple[int, int], ...]:
 
 
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[-*+]\s+|>\s+)")
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
 # "RIVERTON, March 4, 2024 —", "WASHINGTON (AP) -", "LONDON, Ohio, Dec. 3 (Reuters) --", "PARIS —"
 _DATELINE = re.compile(
     rf"^(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+)*)"

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from newsdesk.dates import MONTH_NAME, MONTHS
 from newsdesk.text import READING_STOPWORDS as STOPWORDS
 from newsdesk.text import stem, tokens, words
 
@@ -92,7 +93,7 @@ _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"\bhow\s+much\b|\b(?:what|which)\s+(?:price|cost|sum|fee|salary|budget|value|amount)\b|"
-            r"\bhow\s+expensive\b",
+            r"\bhow\s+expensive\b|\bwhat\s+(?:did|does|do|will|would)\b[^?]*\bcost\b",
             re.I,
         ),
         "money",
@@ -156,12 +157,7 @@ _NEGATION = re.compile(
 )
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{2,80})[\"”’']")
 _ISO_DATE = re.compile(r"\b(20\d\d|19\d\d)-(\d\d)-(\d\d)")
-_MONTHS = "january february march april may june july august september october november december".split()
-_MONTH_DATE = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)"
-    r"\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?",
-    re.I,
-)
+_MONTH_DATE = re.compile(rf"\b{MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?", re.I)
 
 
 @dataclass(frozen=True)
@@ -185,6 +181,9 @@ class Question:
     days: tuple[str, ...] = ()
     wants_year: bool = False
     phrases: tuple[str, ...] = field(default=())
+    asked: tuple[str, ...] = ()
+    """Stems of what the answer must be about: the role a "who is the ..." question asks about
+    ("mayor"), the words of what a "how many" question counts ("passengers"); empty when none."""
 
     @property
     def typed(self) -> bool:
@@ -267,7 +266,7 @@ def question_days(question: str) -> tuple[str, ...]:
     """Days the question names, as YYYY-MM-DD, or MM-DD when it gives no year."""
     days = [f"{y}-{m}-{d}" for y, m, d in _ISO_DATE.findall(question)]
     for month, day, year in _MONTH_DATE.findall(question):
-        number = _MONTHS.index(month.lower()) + 1
+        number = MONTHS[month.lower()]
         days.append(f"{year}-{number:02d}-{int(day):02d}" if year else f"{number:02d}-{int(day):02d}")
     return tuple(dict.fromkeys(days))
 
@@ -321,7 +320,45 @@ def analyse(question: str) -> Question:
         days=question_days(text),
         wants_year=wants_year,
         phrases=tuple(m.group(1) for m in _QUOTED.finditer(text)),
+        asked=asked_nouns(text),
     )
+
+
+_ROLE = re.compile(
+    r"^\s*who\s+(?:is|was|are|were|will\s+be|has\s+been|had\s+been)\s+(?:the|a|an)\s+"
+    r"(?:[a-z][\w-]*\s+){0,2}?([a-z][\w-]*)\s+(?:of|at|for|in|on|behind)\b",
+    re.I,
+)
+_COUNTED = re.compile(r"\bhow\s+many\s+((?:[a-z][\w'’-]*\s*){1,4})", re.I)
+
+
+def asked_nouns(text: str) -> tuple[str, ...]:
+    """Stems of what the answer must be about: the role a "who is the ROLE of ..." question asks
+    about, or the words of what a "how many THINGS ..." question counts (up to its verb). Empty when
+    the question has none, or only frame words ("how many times", "who is the individual ...")."""
+    m = _ROLE.search(text)
+    if m:
+        role = m.group(1).lower()
+        # "the individual implicated in ...", "the subject of ...": these describe; they are not a role.
+        found = [] if role.endswith(("ed", "ing")) or role in _PARTICIPLES else [role]
+    else:
+        m = _COUNTED.search(text)
+        if not m:
+            return ()
+        found = []
+        for word in m.group(1).lower().split():
+            if word in _AUXILIARIES or word.endswith(("n't", "n’t")):
+                break
+            found.append(word)
+    return tuple(stem(w) for w in found if w not in STOPWORDS and w not in FRAME_WORDS)
+
+
+_PARTICIPLES = frozenset(
+    "known seen shown given taken made held led run chosen named subject figure man woman one".split()
+)
+_AUXILIARIES = frozenset(
+    "do does did will would were was are is have has had can could should may might".split()
+)
 
 
 def named_sources(question: str, sources: Iterable[str]) -> list[str]:
@@ -355,7 +392,7 @@ def outlet_mentions(question: str) -> list[str]:
     for name in found:
         name = re.sub(rf"^(?:(?:The|An?|Both|{_AUXILIARY})\s+)+(?=[A-Z])", "", name).strip(" '’\"”")
         name = re.sub(r"\s+(?:and|of|the|&)$", "", name)
-        if name.lower() in _MONTHS or re.fullmatch(_AUXILIARY, name):
+        if name.lower() in MONTHS or re.fullmatch(_AUXILIARY, name):
             continue
         if name and name.lower() not in STOPWORDS and len(name) >= 2:
             out.append(name)

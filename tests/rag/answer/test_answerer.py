@@ -244,3 +244,15 @@ def test_json_contract_keeps_old_fields_and_adds_new_ones(
 def test_runnable_for_the_langchain_chain(answerer: ExtractiveAnswerer, stories: list[Document]) -> None:
     answer = answerer.as_runnable().invoke({"question": "Who coaches Ethan Okafor?", "documents": stories})
     assert isinstance(answer, Answer)
+
+
+def test_a_role_or_a_counted_thing_no_article_names_is_refused(answerer: ExtractiveAnswerer) -> None:
+    marathon = doc(
+        "Anna Kessler won the Brackwood marathon on Sunday in 2 hours 31 minutes, a course record. "
+        "About 4,000 runners took part, the organisers said.",
+        title="Kessler wins Brackwood marathon",
+    )
+    assert not answerer.answer("Who won the Brackwood marathon?", [marathon]).abstained
+    assert not answerer.answer("How many runners took part in the Brackwood marathon?", [marathon]).abstained
+    assert answerer.answer("Who is the mayor of Brackwood?", [marathon]).abstained
+    assert answerer.answer("How many passengers did the Brackwood ferries carry?", [marathon]).abstained

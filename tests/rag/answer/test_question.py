@@ -48,3 +48,12 @@ def test_outlets_named_and_missing() -> None:
     assert named_sources(question, sources) == ["TechCrunch", "Cnbc | World Business News Leader"]
     assert missing_outlets("According to Reuters, who leads the firm?", sources) == ["Reuters"]
     assert missing_outlets("According to Reuters, who leads?", sources, "Reuters reported that ...") == []
+
+
+def test_what_the_answer_must_be_about() -> None:
+    assert analyse("Who is the mayor of Brackwood?").asked == ("mayor",)
+    assert analyse("How many passengers did the ferries carry?").asked == ("passe",)
+    assert analyse("How many steel cables did engineers replace?").asked == ("steel", "cabl")
+    assert analyse("Who is the individual implicated in the case?").asked == ()  # describes, asks no role
+    assert analyse("How many times did she win?").asked == ()  # a frame word
+    assert analyse("Who won the marathon?").asked == ()
