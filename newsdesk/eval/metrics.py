@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from newsdesk.eval.generated import generated_metrics
 from newsdesk.eval.records import PredictionRecord
 from newsdesk.rag.verify import is_verbatim
 from newsdesk.text import normalize
@@ -257,6 +258,7 @@ def _flat_metrics(
         "cited_gold_rate": cited_gold_rate(records),
         "latency_p50_ms": latency_ms(records, 50),
         "latency_p95_ms": latency_ms(records, 95),
+        **generated_metrics(records),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from newsdesk.eval.generated import GENERATED_ROWS
 from newsdesk.eval.metrics import Metrics
 
 
@@ -53,6 +54,7 @@ _ROWS: list[Row] = [
     ("answers citing gold", "cited_gold_rate", _fraction),
     ("latency p50 ms", "latency_p50_ms", _milliseconds),
     ("latency p95 ms", "latency_p95_ms", _milliseconds),
+    *GENERATED_ROWS,
 ]
 
 _TYPE_ROWS = [row for row in _ROWS if row[1] not in ("index_seconds", "n_citations")]

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from newsdesk.config import Settings
+from newsdesk.eval.generated import checked
 from newsdesk.eval.metrics import Metrics, metrics_from_records
 from newsdesk.eval.records import PredictionRecord, load_eval_articles, load_questions
+from newsdesk.rag.llm.generate import final_of
 
 RETRIEVAL_DEPTH = 10
 """Distinct articles per question used for the ranking metrics (at least; see ``run_eval``)."""
@@ -77,7 +79,7 @@ def run_eval(
         records: list[PredictionRecord] = []
         for question in questions:
             text = str(question["question"])
-            answer = desk.qa.ask(text)
+            answer = final_of(desk.qa.stream(text))  # streamed: the time to the first text is recorded
             documents = desk.qa.retriever.invoke(text.strip(), k=depth * FETCH_FACTOR) if text.strip() else []
             records.append(
                 _record(
@@ -93,6 +95,7 @@ def run_eval(
                             "end": c.end,
                             "field": c.field,
                             "answer_span": asdict(c.answer_span) if c.answer_span else None,
+                            **checked(c),
                         }
                         for c in answer.citations
                     ],

@@ -1,16 +1,19 @@
 """The read path as one object: check the question, retrieve, answer, verify, with timings.
 
 ``NewsdeskQA.chain`` is the same path as a LangChain runnable (question in, ``Answer`` out), so
-another retriever, callbacks or tracing plug in; ``ask`` adds input checks and per-step timings.
+another retriever, callbacks or tracing plug in; ``ask`` adds input checks and per-step timings,
+reads a follow-up in the light of the conversation (``history``), and ``stream`` shows the answer
+as a language model writes it (``newsdesk.rag.llm``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
 
@@ -18,6 +21,9 @@ from newsdesk.dates import parse_day, parse_until
 from newsdesk.index.filters import UnknownOutlet
 from newsdesk.rag.answer import ExtractiveAnswerer
 from newsdesk.rag.checks import question_problem
+from newsdesk.rag.llm.conversation import turn
+from newsdesk.rag.llm.followup import HistoryItem, Rewriter
+from newsdesk.rag.llm.generate import GenerativeAnswerer, final_of
 from newsdesk.rag.types import Answer
 from newsdesk.rag.verify import reconcile
 
@@ -30,11 +36,16 @@ class NewsdeskQA:
         retriever: any LangChain retriever whose documents carry Newsdesk's citation metadata.
         answerer: composes the cited answer.
         max_question_chars: longest accepted question. Default: 1000.
+        generator: a language model's answers, checked against the passages, with ``answerer`` as
+            the abstention gate and fallback (``NEWSDESK_LLM``). Default: none (extractive only).
+        rewriter: rewrites a follow-up question to stand alone. Default: the heuristic alone.
     """
 
     retriever: BaseRetriever
     answerer: ExtractiveAnswerer
     max_question_chars: int = 1000
+    generator: GenerativeAnswerer | None = None
+    rewriter: Rewriter = field(default_factory=Rewriter)
 
     @property
     def chain(self) -> Runnable[str, Answer]:
@@ -42,7 +53,8 @@ class NewsdeskQA:
         gather: Runnable[str, dict[str, object]] = RunnableParallel(
             question=RunnablePassthrough(), documents=self.retriever
         )
-        return gather | self.answerer.as_runnable() | reconcile
+        answer = self.answerer if self.generator is None else self.generator
+        return gather | answer.as_runnable() | reconcile
 
     def ask(
         self,
@@ -50,43 +62,83 @@ class NewsdeskQA:
         source: Sequence[str] | None = None,
         since: str | None = None,
         until: str | None = None,
+        history: Sequence[HistoryItem] | None = None,
     ) -> Answer:
         """Answer one question; bad input gets a helpful message with ``abstained`` set.
 
         ``source`` keeps only those outlets (any case; a story stored once for several outlets counts
         for each), and an outlet the index does not hold is said so; ``since``/``until`` (YYYY-MM-DD,
-        YYYY-MM or YYYY) bound the published date.
+        YYYY-MM or YYYY) bound the published date. ``history`` holds the conversation so far, oldest
+        first (``{"role": "user"|"assistant", "content": ...}`` messages, LangChain messages or
+        (question, answer) pairs): a follow-up is rewritten to stand alone first
+        (``Answer.standalone_question``).
         """
+        return final_of(self._turn(question, source, since, until, history, stream=False))
+
+    def stream(
+        self,
+        question: str,
+        source: Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        history: Sequence[HistoryItem] | None = None,
+    ) -> Iterator[str | Answer]:
+        """``ask``, streamed: text deltas to show as they come, then the final ``Answer``.
+
+        A model's words stream with no dangling or invalid ``[n]``; the final answer (checked, with
+        its sources) replaces the streamed text. Without a model the whole answer is one delta.
+        """
+        yield from self._turn(question, source, since, until, history, stream=True)
+
+    def _turn(
+        self,
+        question: str,
+        source: Sequence[str] | None,
+        since: str | None,
+        until: str | None,
+        history: Sequence[HistoryItem] | None,
+        stream: bool,
+    ) -> Iterator[str | Answer]:
         started = time.perf_counter()
         problem = question_problem(question, self.max_question_chars) or filter_problem(since, until)
         if problem is not None:
             elapsed = (time.perf_counter() - started) * 1000
-            return Answer(
+            if stream:
+                yield problem
+            yield Answer(
                 question=question[: self.max_question_chars],
                 answer=problem,
                 abstained=True,
                 timings_ms={"retrieve": 0.0, "answer": 0.0, "total": elapsed},
             )
-        text = question.strip()
+            return
         filters: dict[str, Any] = {"source": list(source or []), "since": since, "until": until}
+
+        def retrieve(text: str) -> list[Document]:
+            return self.retriever.invoke(text, None, **{k: v for k, v in filters.items() if v})
+
         try:
-            documents = self.retriever.invoke(text, None, **{k: v for k, v in filters.items() if v})
+            yield from turn(
+                question.strip(),
+                history,
+                retrieve,
+                self.answerer,
+                self.generator,
+                self.rewriter,
+                stream,
+                started,
+            )
         except UnknownOutlet as error:  # not "the articles do not say": no article is from there
-            return Answer(
-                question=text,
+            elapsed = (time.perf_counter() - started) * 1000
+            refusal = Answer(
+                question=question.strip(),
                 answer=str(error),
                 abstained=True,
-                timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - started) * 1000},
+                timings_ms={"retrieve": 0.0, "answer": 0.0, "total": elapsed},
             )
-        retrieved = time.perf_counter()
-        answer = reconcile(self.answerer.answer(text, documents))
-        done = time.perf_counter()
-        answer.timings_ms = {
-            "retrieve": (retrieved - started) * 1000,
-            "answer": (done - retrieved) * 1000,
-            "total": (done - started) * 1000,
-        }
-        return answer
+            if stream:
+                yield refusal.answer
+            yield refusal
 
 
 def filter_problem(since: str | None, until: str | None) -> str | None:

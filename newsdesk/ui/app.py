@@ -1,39 +1,63 @@
 """The app: the JSON API and the chat, served together by one FastAPI app behind one set of guards.
 
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
-contract); ``/healthz``. With users configured, the chat asks for a login and the JSON API wants
-HTTP Basic credentials; failed logins are throttled per client.
+contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
+server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``.
+With users configured, the chat asks for a login and the JSON API wants HTTP Basic credentials;
+failed logins are throttled per client.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
+import json
 import os
 import sys
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from newsdesk.config import Settings
 from newsdesk.index.follow import IndexFollower
+from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
+from newsdesk.rag.types import Answer
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
 from newsdesk.wiring import Newsdesk
 
 _BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves annotations from globals
 
 
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+
+
 class AskRequest(BaseModel):
-    """Body of ``POST /api/ask``: the question and optional filters."""
+    """Body of ``POST /api/ask``: the question, optional filters, and the conversation so far."""
 
     question: str
     source: list[str] | None = None
     since: str | None = None
     until: str | None = None
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES)
+    """Earlier messages, oldest first: a follow-up is rewritten to stand alone (``standalone_question``)."""
+
+    def turns(self) -> list[dict[str, str]]:
+        return [turn.model_dump() for turn in self.history]
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    """One server-sent event."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
@@ -85,7 +109,15 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
             "refresh_error": follower.last_error if follower is not None else "",
         }
 
-    async def answer_json(request: Request, question: Any, source: Any, since: Any, until: Any) -> Any:
+    async def answer_json(
+        request: Request,
+        question: Any,
+        source: Any,
+        since: Any,
+        until: Any,
+        history: list[dict[str, str]] | None = None,
+        stream: bool = False,
+    ) -> Any:
         problem = api_input_problem(question, source, since, until)
         if problem is not None:
             return JSONResponse({"detail": problem}, status_code=422)
@@ -99,13 +131,39 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
         def run() -> dict[str, Any]:
             with guards.gate.slot():
-                return desk.qa.ask(question, source, since, until).to_dict()
+                return desk.qa.ask(question, source, since, until, history=history).to_dict()
+
+        def events() -> Iterator[str]:
+            """The answer as server-sent events; holds the admission (and a slot) until it ends."""
+            try:
+                with guards.gate.slot():
+                    yield ": answering\n\n"  # the slot is taken: the response starts
+                    for item in desk.qa.stream(question, source, since, until, history=history):
+                        if isinstance(item, Answer):
+                            yield sse("answer", item.to_dict())
+                        else:
+                            yield sse("delta", {"text": item})
+            finally:
+                guards.gate.leave()
 
         try:
             guards.gate.admit()
         except Busy as busy:
             return JSONResponse(
                 {"detail": str(busy)}, status_code=503, headers={"Retry-After": str(busy.retry_after)}
+            )
+        if stream:
+            stream_events = events()
+            try:  # wait for a slot before answering 200, so that a full house is still a 503
+                first = await anyio.to_thread.run_sync(next, stream_events, limiter=api_threads)
+            except Busy as busy:  # the generator has ended and left the house
+                return JSONResponse(
+                    {"detail": str(busy)}, status_code=503, headers={"Retry-After": str(busy.retry_after)}
+                )
+            return StreamingResponse(
+                itertools.chain([first], stream_events),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         try:
             return await anyio.to_thread.run_sync(run, limiter=api_threads)
@@ -118,7 +176,15 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
     @app.post("/api/ask", dependencies=[Depends(require_login)])
     async def api_ask(request: Request, body: AskRequest) -> Any:
-        return await answer_json(request, body.question, body.source, body.since, body.until)
+        return await answer_json(request, body.question, body.source, body.since, body.until, body.turns())
+
+    @app.post("/api/ask/stream", dependencies=[Depends(require_login)])
+    async def api_ask_stream(request: Request, body: AskRequest) -> Any:
+        """The answer as server-sent events: ``delta`` ({"text"}) events while a model writes, then
+        one ``answer`` event (the ``ask --json`` contract), which replaces the streamed text."""
+        return await answer_json(
+            request, body.question, body.source, body.since, body.until, body.turns(), stream=True
+        )
 
     @app.get("/api/ask", dependencies=[Depends(require_login)])
     async def api_ask_get(request: Request, q: str = "") -> Any:

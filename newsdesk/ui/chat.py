@@ -1,16 +1,21 @@
 """The chat page (Gradio Blocks) and the ``/ask`` and ``/chat`` endpoints ``gradio_client`` calls.
 
 Every question goes through the app's guards: the per-client rate limit, then one of the shared
-concurrency slots (a busy service says so, politely, in the chat).
+concurrency slots (a busy service says so, politely, in the chat). The chat keeps the
+conversation: a follow-up ("What will he see there?") is rewritten to stand alone and the answer
+shows what was searched for; with a language model the answer streams in as it is written, and
+the checked answer with its sources replaces the streamed text.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
+from newsdesk.rag.llm.generate import final_of
 from newsdesk.rag.types import Answer
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, busy_answer, client_of
-from newsdesk.ui.render import escape_untrusted, render_answer
+from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, render_partial
 from newsdesk.wiring import Newsdesk
 
 EXAMPLE_QUESTIONS = [
@@ -20,25 +25,64 @@ EXAMPLE_QUESTIONS = [
 ]
 
 
+def guarded(
+    desk: Newsdesk,
+    guards: Guards,
+    question: Any,
+    source: Any,
+    since: Any,
+    until: Any,
+    client: str | None,
+    history: Any = None,
+    stream: bool = False,
+) -> Iterator[str | Answer]:
+    """One question through the guards (input types, the client's rate limit, admission and a
+    slot), then the read path: text deltas when ``stream``, then the ``Answer``.
+
+    ``client`` is the asking address (None: not counted, e.g. a call from inside the process);
+    ``history`` the conversation so far as plain ``{"role", "content"}`` messages.
+    """
+    problem = api_input_problem(question, source, since, until)
+    if problem is not None:
+        yield busy_answer(str(question)[:300], problem)
+        return
+    wait = guards.limits.ask_allowed(client) if client is not None else 0
+    if wait:
+        yield busy_answer(question, f"You have asked many questions in a short time; try again in {wait} s.")
+        return
+    try:
+        with guards.gate.admission(), guards.gate.slot():
+            filters: dict[str, Any] = {
+                "source": source or None,
+                "since": since or None,
+                "until": until or None,
+            }
+            if stream:
+                yield from desk.qa.stream(question or "", **filters, history=history or None)
+            else:
+                yield desk.qa.ask(question or "", **filters, history=history or None)
+    except Busy as busy:
+        yield busy_answer(question, str(busy))
+
+
+def chat_messages(items: Iterator[str | Answer]) -> Iterator[str]:
+    """The assistant's message as it grows: the streamed text so far (made inert), then the answer
+    with its sources, which replaces it."""
+    shown = ""
+    for item in items:
+        if isinstance(item, Answer):
+            yield render_answer(item)
+            return
+        shown += item
+        yield render_partial(shown)
+
+
 def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
     """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``."""
 
     def answer_for(question: Any, source: Any, since: Any, until: Any, request: gr.Request | None) -> Answer:
-        problem = api_input_problem(question, source, since, until)
-        if problem is not None:
-            return busy_answer(str(question)[:300], problem)
-        wait = guards.limits.ask_allowed(client_of(request)) if request is not None else 0
-        if wait:
-            return busy_answer(
-                question, f"You have asked many questions in a short time; try again in {wait} s."
-            )
-        try:
-            with guards.gate.admission(), guards.gate.slot():
-                return desk.qa.ask(
-                    question or "", source=source or None, since=since or None, until=until or None
-                )
-        except Busy as busy:
-            return busy_answer(question, str(busy))
+        client = client_of(request) if request is not None else None
+        return final_of(guarded(desk, guards, question, source, since, until, client))
 
     def respond(
         message: str,
@@ -47,15 +91,23 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
         since: str = "",
         until: str = "",
         request: gr.Request | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
-        answer = answer_for(message or "", sources, since or "", until or "", request)
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
         shown_question = escape_untrusted(str(message or "").strip()[:300]) or "…"
-        history = [
-            *(history or []),
-            {"role": "user", "content": shown_question},
-            {"role": "assistant", "content": render_answer(answer)},
-        ]
-        return history, ""
+        before = [*(history or []), {"role": "user", "content": shown_question}]
+        client = client_of(request) if request is not None else None
+        items = guarded(
+            desk,
+            guards,
+            message or "",
+            sources,
+            since or "",
+            until or "",
+            client,
+            plain_messages(history),
+            True,
+        )
+        for content in chat_messages(items):
+            yield [*before, {"role": "assistant", "content": content}], ""
 
     def ask(
         question: str,
@@ -73,7 +125,8 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
     with gr.Blocks(title="Newsdesk") as blocks:
         gr.Markdown(
             "## Newsdesk\nAsk about the indexed news articles. Every sentence of an answer cites the "
-            "passage it rests on; when the articles do not hold the answer, Newsdesk says so."
+            "passage it rests on; when the articles do not hold the answer, Newsdesk says so. "
+            "Follow-up questions are read in the light of the conversation."
         )
         chatbot = gr.Chatbot(
             label="Newsdesk",

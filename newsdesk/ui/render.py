@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from newsdesk.rag.types import Answer
 
@@ -20,13 +21,32 @@ def escape_untrusted(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
 
 
+SEARCHED_FOR = "*Searched for: "
+NOTE = "*Note: "
+SOURCES = "**Sources**"
+
+
+def _with_markers(text: str) -> str:
+    """Untrusted text made inert, with our own ``[n]`` markers restored, in bold."""
+    return re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", escape_untrusted(text))
+
+
+def render_partial(text: str) -> str:
+    """An answer while a model writes it (markers already checked by the stream), made inert."""
+    return _with_markers(text) + " …"
+
+
 def render_answer(answer: Answer) -> str:
-    """The chat message: the answer with its markers, then each cited source with its quote."""
-    body = escape_untrusted(answer.answer)
-    body = re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", body)  # restore our own markers, in bold
+    """The chat message: the question as searched (a rewritten follow-up), the answer with its
+    markers, a notice if any, then each cited source with its quote."""
+    body = _with_markers(answer.answer)
+    if answer.standalone_question:
+        body = f"{SEARCHED_FOR}{escape_untrusted(answer.standalone_question)}*\n\n{body}"
+    if answer.notice:
+        body = f"{body}\n\n{NOTE}{escape_untrusted(answer.notice)}*"
     if not answer.citations:
         return body
-    lines = [body, "", "**Sources**", ""]
+    lines = [body, "", SOURCES, ""]
     for c in answer.citations:
         title = escape_untrusted(c.title or c.url or c.article_id)
         meta = " · ".join(escape_untrusted(part) for part in (c.source, c.published) if part)
@@ -49,3 +69,40 @@ def render_answer(answer: Answer) -> str:
         lines.append(f"> {escape_untrusted(c.quote)}")
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~>$=:^])")
+
+
+def unescape_untrusted(text: str) -> str:
+    """The plain text that ``escape_untrusted`` made inert (white space stays collapsed)."""
+    return html.unescape(_ESCAPED.sub(r"\1", text))
+
+
+def message_text(content: Any) -> str:
+    """The text of a chat message's content: a string, or Gradio's list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    if isinstance(content, list | tuple):
+        return " ".join(message_text(part) for part in content)
+    return ""
+
+
+def plain_messages(chat: Any) -> list[dict[str, str]]:
+    """The conversation as plain ``{"role", "content"}`` messages, from the chat's rendered ones:
+    escapes undone, and an answer without the searched-for line, notice and sources."""
+    messages: list[dict[str, str]] = []
+    for message in chat if isinstance(chat, list) else []:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            continue
+        text = message_text(message.get("content"))
+        if message["role"] == "assistant":
+            text = text.split(f"\n\n{SOURCES}", 1)[0]
+            paragraphs = [p for p in text.split("\n\n") if not p.startswith((SEARCHED_FOR, NOTE))]
+            text = re.sub(r"\*\*\[(\d+)\]\*\*", r"[\1]", "\n\n".join(paragraphs))
+            if text.endswith(" …"):
+                text = text[:-2]
+        messages.append({"role": str(message["role"]), "content": unescape_untrusted(text)})
+    return messages

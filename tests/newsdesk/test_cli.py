@@ -53,6 +53,7 @@ def test_ask_json_names_shoigu_and_follows_the_contract(seeded_db: Path) -> None
     old_fields = {"question", "answer", "abstained", "citations", "timings_ms"}
     new_fields = {"short_answer", "answer_type", "confidence", "generator", "notice", "standalone_question"}
     assert set(payload) == old_fields | new_fields
+    assert payload["generator"] == "extractive" and payload["notice"] == payload["standalone_question"] == ""
     assert "Shoigu" in payload["answer"] and payload["abstained"] is False
     assert "Shoigu" in payload["answer"].split("[")[0], "the first sentence names him"
     assert payload["answer_type"] == "person" and "Shoigu" in payload["short_answer"]

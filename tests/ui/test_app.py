@@ -120,6 +120,49 @@ def test_http_api_answers_and_abstains(server: str) -> None:
     assert refused["abstained"] is True and refused["citations"] == []
 
 
+def post_events(
+    url: str, data: dict[str, object], login: str | None = None
+) -> list[tuple[str, dict[str, object]]]:
+    """``POST`` to a server-sent events route; the events as (name, data) pairs."""
+    request = urllib.request.Request(
+        url, data=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
+    )
+    if login:
+        request.add_header("Authorization", "Basic " + base64.b64encode(login.encode()).decode())
+    with urllib.request.urlopen(request, timeout=120) as response:
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        text = response.read().decode()
+    events = []
+    for block in text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if "event" in lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_http_api_reads_a_follow_up_in_the_light_of_the_history(server: str) -> None:
+    first = get_json(f"{server}/api/ask", {"question": QUESTION})
+    history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": first["answer"]}]
+    answer = get_json(f"{server}/api/ask", {"question": "What will he see in Zhuhai?", "history": history})
+    assert answer["standalone_question"] == "What will Shoigu see in Zhuhai?"
+    assert "Su-57" in str(answer["answer"]) and answer["question"] == "What will he see in Zhuhai?"
+    too_long = [{"role": "user", "content": "x"}] * 41
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get_json(f"{server}/api/ask", {"question": QUESTION, "history": too_long})
+    assert refused.value.code == 422
+
+
+def test_http_api_streams_events_then_the_answer(server: str) -> None:
+    events = post_events(f"{server}/api/ask/stream", {"question": QUESTION})
+    names = [name for name, _ in events]
+    assert names[-1] == "answer" and set(names[:-1]) == {"delta"} and len(names) >= 2
+    answer = events[-1][1]
+    assert "Shoigu" in str(answer["answer"]) and answer["generator"] == "extractive"
+    assert "".join(str(data["text"]) for _, data in events[:-1]) == answer["answer"]
+    health = get_json(f"{server}/healthz")
+    assert health["asking"] == 0
+
+
 def test_many_users_are_served_at_once(server: str) -> None:
     questions = [QUESTION, "Where is the Su-57 shown?", "Who is Maria Zakharova?", "What did NATO say?"] * 2
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -141,6 +184,13 @@ def test_login_is_required_when_configured(locked_server: str) -> None:
         Client(locked_server, verbose=False).predict(QUESTION, api_name="/ask")
     result = Client(locked_server, auth=("ann", "s3cret"), verbose=False).predict(QUESTION, api_name="/ask")
     assert "Shoigu" in result["answer"]
+    with pytest.raises(urllib.error.HTTPError) as stream_refused:
+        post_events(f"{locked_server}/api/ask/stream", {"question": QUESTION})
+    assert stream_refused.value.code == 401
+    assert (
+        post_events(f"{locked_server}/api/ask/stream", {"question": QUESTION}, login="ann:s3cret")[-1][0]
+        == "answer"
+    )
 
 
 def test_article_text_is_escaped_for_markdown_and_html() -> None:

@@ -1,0 +1,114 @@
+"""The chat's conversation and streaming, in process: the guards, follow-ups, and what is shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from newsdesk.config import Settings
+from newsdesk.index.embed import Embedder
+from newsdesk.rag.llm.generate import GenerativeAnswerer
+from newsdesk.rag.types import Answer, Citation
+from newsdesk.ui.chat import chat_messages, guarded
+from newsdesk.ui.guard import Guards
+from newsdesk.ui.render import plain_messages, render_answer
+from newsdesk.wiring import Newsdesk
+from tests.conftest import SEEDS
+
+ZHUHAI = "What aircraft will Russia display at the airshow in Zhuhai?"
+FIRST = "Who is China hosting for security talks?"
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Newsdesk:
+    folder: Path = tmp_path_factory.mktemp("chat")
+    desk = Newsdesk(Settings(db=folder / "index", home=folder / "home"), embedder=embedder)
+    desk.indexer.index_paths([SEEDS])
+    return desk
+
+
+def with_model(desk: Newsdesk, reply: str, embedder: Embedder) -> Newsdesk:
+    """The same index, answered by a scripted model in the compose style (streamed token by token)."""
+    settings = Settings(llm="openai", llm_base_url="http://127.0.0.1:9/v1", llm_style="compose")
+    qa = desk.qa
+    qa.generator = GenerativeAnswerer(
+        settings, qa.answerer, embedder=embedder, model=FakeListChatModel(responses=[reply])
+    )
+    return desk
+
+
+def test_a_streamed_answer_never_shows_a_partial_or_invalid_marker_and_ends_with_sources(
+    desk: Newsdesk, embedder: Embedder
+) -> None:
+    documents = desk.qa.retriever.invoke(ZHUHAI)
+    n = next(i for i, d in enumerate(documents, start=1) if "Su-57" in d.page_content)
+    reply = (
+        f"Russia will display the Su-57 [{n}][{n}]. Look <img src=x onerror=alert(1)> here [{n}]. Extra [9"
+    )
+    guards = Guards.from_settings(desk.settings)
+    try:
+        messages = list(
+            chat_messages(
+                guarded(with_model(desk, reply, embedder), guards, ZHUHAI, None, "", "", "c", stream=True)
+            )
+        )
+    finally:
+        desk.qa.generator = None
+    assert len(messages) > 10  # token by token
+    for shown in messages[:-1]:
+        assert not re.search(r"\[\d*$", shown.rstrip(" …")) and "[9" not in shown
+        assert set(re.findall(r"\*\*\[(\d+)\]\*\*", shown)) <= {"1"}
+        assert "<img" not in shown and "Sources" not in shown
+    final = messages[-1]
+    assert final.startswith("Russia will display the Su\\-57\\. **[1]**") and "**Sources**" in final
+    assert "<img" not in final and guards.gate.stats()["asking"] == 0
+
+
+def test_a_follow_up_shows_what_was_searched_for(desk: Newsdesk) -> None:
+    guards = Guards.from_settings(desk.settings)
+    first = render_answer(desk.qa.ask(FIRST))
+    chat = [
+        {"role": "user", "content": FIRST},
+        {"role": "assistant", "content": [{"type": "text", "text": first}]},
+    ]
+    history = plain_messages(chat)
+    assert history[1]["content"].startswith(
+        "China is hosting Russian Security Council Secretary Sergei Shoigu"
+    )
+    assert "Sources" not in history[1]["content"] and "[1]" in history[1]["content"]
+    *streamed, shown = chat_messages(
+        guarded(desk, guards, "What will he see in Zhuhai?", None, "", "", "c", history, True)
+    )
+    assert len(streamed) == 1 and "Sources" not in streamed[0]  # the whole answer at once, then its sources
+    assert shown.startswith("*Searched for: What will Shoigu see in Zhuhai?*\n\n")
+    assert "Su\\-57" in shown and "**Sources**" in shown
+    again = plain_messages([*chat, {"role": "user", "content": "x"}, {"role": "assistant", "content": shown}])
+    assert not again[3]["content"].startswith("*Searched") and "Su-57" in again[3]["content"]
+
+
+def test_every_chat_question_passes_the_rate_limit(desk: Newsdesk) -> None:
+    guards = Guards.from_settings(desk.settings.model_copy(update={"rate_limit": "1/minute"}))
+    answered = list(guarded(desk, guards, FIRST, None, "", "", "ann", stream=True))
+    assert isinstance(answered[-1], Answer) and "Shoigu" in answered[-1].answer
+    assert guards.gate.stats()["asking"] == 0 and guards.gate.admitted == 0
+    (refused,) = list(guarded(desk, guards, FIRST, None, "", "", "ann", stream=True))
+    assert isinstance(refused, Answer) and refused.abstained and "many questions" in refused.answer
+
+
+def test_a_notice_is_shown_as_a_note_and_escaped() -> None:
+    answer = Answer(
+        "q",
+        "Quote [1]",
+        False,
+        [Citation(1, "a", "T", "", "", "", "Quote", 0, 5, 0.0)],
+        notice="Could not use <the model> (it is unreachable); this is the extractive answer.",
+    )
+    shown = render_answer(answer)
+    assert (
+        "*Note: Could not use &lt;the model&gt; \\(it is unreachable\\); this is the extractive answer\\.*"
+        in shown
+    )
+    assert plain_messages([{"role": "assistant", "content": shown}])[0]["content"] == "Quote [1]"
