@@ -29,7 +29,7 @@ import argparse
 import json
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ import numpy as np
 
 from newsdesk.eval.dump import documents_of, dump_retrieval, load_dump
 from newsdesk.eval.metrics import Metrics, contains_answer, metrics_from_records, yes_no_gold
-from newsdesk.eval.records import PredictionRecord, load_eval_articles
+from newsdesk.eval.records import PredictionRecord, citation_record, load_eval_articles
 from newsdesk.rag.answer.abstain import FEATURES as ABSTAIN_FEATURES
 from newsdesk.rag.answer.answerer import ExtractiveAnswerer
 from newsdesk.rag.answer.model import DEFAULT_PATH, ReaderModel
@@ -229,17 +229,7 @@ def record_of(item: Item, answer: Answer) -> PredictionRecord:
         abstained=answer.abstained,
         retrieved_urls=[],
         cited_urls=list(dict.fromkeys(c.url for c in answer.citations)),
-        citations=[
-            {
-                "url": c.url,
-                "quote": c.quote,
-                "start": c.start,
-                "end": c.end,
-                "field": c.field,
-                "answer_span": asdict(c.answer_span) if c.answer_span else None,
-            }
-            for c in answer.citations
-        ],
+        citations=[citation_record(c) for c in answer.citations],
     )
 
 

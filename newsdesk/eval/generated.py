@@ -20,13 +20,6 @@ from typing import Any
 
 from newsdesk.eval.records import PredictionRecord
 from newsdesk.rag.llm.generate import sentences_with_markers
-from newsdesk.rag.types import Citation
-
-
-def checked(citation: Citation) -> dict[str, Any]:
-    """What a prediction record keeps of a citation for these metrics: its number and whether it was
-    verified."""
-    return {"n": citation.n, "verified": citation.verified}
 
 
 def verified_sentence_rate(records: Sequence[PredictionRecord]) -> float | None:

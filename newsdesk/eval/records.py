@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from newsdesk.index.load import Article, load_paths
+from newsdesk.rag.types import Citation
 
 
 @dataclass
@@ -17,7 +18,7 @@ class PredictionRecord:
     """What one system did with one question, with the question's ground truth.
 
     ``retrieved_urls`` are the distinct article urls of the retrieved chunks, best first (top 10);
-    ``citations`` are dicts with ``url``, ``quote``, ``start`` and ``end``.
+    ``citations`` are dicts made by ``citation_record``.
     """
 
     id: str
@@ -54,6 +55,22 @@ class PredictionRecord:
             citations=[dict(c) for c in data.get("citations", [])],
             timings_ms={str(k): float(v) for k, v in data.get("timings_ms", {}).items()},
         )
+
+
+def citation_record(citation: Citation) -> dict[str, Any]:
+    """What a prediction record keeps of a citation: where its quote stands (url, field, offsets,
+    the short answer's span) for the verbatim check, and its number and ``verified`` for the
+    generated-answer metrics."""
+    return {
+        "n": citation.n,
+        "url": citation.url,
+        "quote": citation.quote,
+        "start": citation.start,
+        "end": citation.end,
+        "field": citation.field,
+        "answer_span": asdict(citation.answer_span) if citation.answer_span else None,
+        "verified": citation.verified,
+    }
 
 
 def write_predictions(path: Path, records: Iterable[PredictionRecord]) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from newsdesk.config import Settings
-from newsdesk.eval.generated import checked
 from newsdesk.eval.metrics import Metrics, metrics_from_records
-from newsdesk.eval.records import PredictionRecord, load_eval_articles, load_questions
+from newsdesk.eval.records import (
+    PredictionRecord,
+    citation_record,
+    load_eval_articles,
+    load_questions,
+)
 from newsdesk.rag.llm.generate import final_of
 
 RETRIEVAL_DEPTH = 10
@@ -87,18 +90,7 @@ def run_eval(
                     answer=answer.answer,
                     abstained=answer.abstained,
                     retrieved_urls=_distinct(str(d.metadata.get("url", "")) for d in documents)[:depth],
-                    citations=[
-                        {
-                            "url": c.url,
-                            "quote": c.quote,
-                            "start": c.start,
-                            "end": c.end,
-                            "field": c.field,
-                            "answer_span": asdict(c.answer_span) if c.answer_span else None,
-                            **checked(c),
-                        }
-                        for c in answer.citations
-                    ],
+                    citations=[citation_record(c) for c in answer.citations],
                     timings_ms=dict(answer.timings_ms),
                 )
             )

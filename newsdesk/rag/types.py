@@ -44,6 +44,43 @@ class Citation:
     """Generated answers: how it was checked: ``extractive``, ``span``, ``sentence``, ``moved``,
     ``unverified``."""
 
+    @classmethod
+    def of_chunk(
+        cls,
+        n: int,
+        metadata: dict[str, Any],
+        quote: str,
+        start: int,
+        end: int,
+        score: float,
+        field: str | None = None,
+        answer_span: AnswerSpan | None = None,
+        verified: bool | None = None,
+        support: float | None = None,
+        verified_by: str = "",
+    ) -> Citation:
+        """A citation of ``quote`` (article offsets ``start:end``) in the chunk with this metadata: the
+        article's identity and outlets come from the chunk, so every answerer cites alike; ``field``
+        defaults to the chunk's."""
+        return cls(
+            n=n,
+            article_id=str(metadata.get("article_id", "")),
+            title=str(metadata.get("title", "")),
+            url=str(metadata.get("url", "")),
+            source=str(metadata.get("source", "")),
+            published=str(metadata.get("published", "")),
+            quote=quote,
+            start=start,
+            end=end,
+            score=round(float(score), 4),
+            also_in=also_in_of(metadata),
+            field=field or str(metadata.get("field") or "text"),
+            answer_span=answer_span,
+            verified=verified,
+            support=support,
+            verified_by=verified_by,
+        )
+
 
 def also_in_of(metadata: dict[str, Any]) -> list[dict[str, str]]:
     """The near-duplicate outlets recorded on a chunk (a JSON list in its ``also_in`` metadata)."""

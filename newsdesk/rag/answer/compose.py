@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from newsdesk.rag.answer.candidates import Sentence, Span
-from newsdesk.rag.types import Answer, AnswerSpan, Citation, also_in_of
+from newsdesk.rag.types import Answer, AnswerSpan, Citation
 from newsdesk.text import stem, words
 
 
@@ -41,20 +41,8 @@ def _citation(n: int, ev: Evidence) -> Citation:
     answer_span = None
     if ev.span is not None:
         answer_span = AnswerSpan(ev.span.article_start, ev.span.article_end, ev.span.text)
-    return Citation(
-        n=n,
-        article_id=str(meta.get("article_id", "")),
-        title=str(meta.get("title", "")),
-        url=str(meta.get("url", "")),
-        source=str(meta.get("source", "")),
-        published=str(meta.get("published", "")),
-        quote=s.text,
-        start=s.start,
-        end=s.end,
-        score=round(float(s.relevance), 4),
-        also_in=also_in_of(meta),
-        field=s.field,
-        answer_span=answer_span,
+    return Citation.of_chunk(
+        n, meta, s.text, s.start, s.end, s.relevance, field=s.field, answer_span=answer_span
     )
 
 

@@ -28,7 +28,7 @@ from typing import Literal
 from newsdesk.index.chunk import split_sentences
 from newsdesk.rag.llm.prompt import CONTROL_TOKEN
 from newsdesk.rag.llm.support import Passage, ShortAnswer, Span, Support, SupportChecker, claim_of
-from newsdesk.rag.types import AnswerSpan, Citation, also_in_of
+from newsdesk.rag.types import AnswerSpan, Citation
 
 Mode = Literal["strict", "mark"]
 
@@ -137,19 +137,13 @@ def citation(
 ) -> Citation:
     """The citation of ``span`` of ``passage``: the quote is the article's text at those offsets."""
     meta = passage.document.metadata
-    return Citation(
-        n=n,
-        article_id=str(meta.get("article_id", "")),
-        title=str(meta.get("title", "")),
-        url=str(meta.get("url", "")),
-        source=str(meta.get("source", "")),
-        published=str(meta.get("published", "")),
-        quote=passage.quote(span),
-        start=passage.base + span.start,
-        end=passage.base + span.end,
-        score=round(float(meta.get("score", 0.0) or 0.0), 4),
-        also_in=also_in_of(meta),
-        field=str(meta.get("field") or "text"),
+    return Citation.of_chunk(
+        n,
+        meta,
+        passage.quote(span),
+        passage.base + span.start,
+        passage.base + span.end,
+        float(meta.get("score", 0.0) or 0.0),
         answer_span=answer_span,
         verified=verified,
         support=round(support, 4),
