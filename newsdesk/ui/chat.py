@@ -80,9 +80,14 @@ def chat_messages(items: Iterator[str | Answer]) -> Iterator[str]:
 def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
     """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``."""
 
-    def answer_for(question: Any, source: Any, since: Any, until: Any, request: gr.Request | None) -> Answer:
+    def answer_for(
+        question: Any, source: Any, since: Any, until: Any, history: Any, request: gr.Request | None
+    ) -> Answer:
+        problem = api_input_problem(question, source, since, until, history)
+        if problem is not None:
+            return busy_answer(str(question)[:300], problem)
         client = client_of(request) if request is not None else None
-        return final_of(guarded(desk, guards, question, source, since, until, client))
+        return final_of(guarded(desk, guards, question, source, since, until, client, history))
 
     def respond(
         message: str,
@@ -114,10 +119,12 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
         source: list[str] | None = None,
         since: str = "",
         until: str = "",
+        history: list[dict[str, str]] | None = None,
         request: gr.Request | None = None,
     ) -> dict[str, Any]:
-        """The ``ask --json`` contract; ``source``, ``since`` and ``until`` are optional filters."""
-        return answer_for(question or "", source, since or "", until or "", request).to_dict()
+        """The ``ask --json`` contract; ``source``, ``since`` and ``until`` are optional filters;
+        ``history`` (``{"role", "content"}`` messages, oldest first) makes a follow-up stand alone."""
+        return answer_for(question or "", source, since or "", until or "", history, request).to_dict()
 
     def known_sources() -> Any:
         return gr.Dropdown(choices=desk.outlets())

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsdesk.config import Settings
 from newsdesk.errors import CredentialsError
+from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
 
 if TYPE_CHECKING:
@@ -271,7 +272,9 @@ def client_of(scope_or_request: Any) -> str:
     return str(client.host) if client is not None and client.host else "unknown"
 
 
-def api_input_problem(question: Any, source: Any, since: Any, until: Any) -> str | None:
+def api_input_problem(
+    question: Any, source: Any, since: Any, until: Any, history: Any = None
+) -> str | None:
     """A message for inputs of the wrong type (sent by a script, not the chat), else None."""
     if not isinstance(question, str):
         return "The question must be text."
@@ -279,4 +282,23 @@ def api_input_problem(question: Any, source: Any, since: Any, until: Any) -> str
         return "Outlets must be a list of names."
     if not all(value is None or isinstance(value, str) for value in (since, until)):
         return "Dates must be text such as 2024-03-01, 2024-03 or 2024."
+    if history is not None and not _is_history(history):
+        return (
+            f"The history must be a list of at most {MAX_HISTORY_MESSAGES} messages "
+            f'{{"role": "user" or "assistant", "content": text of at most {MAX_MESSAGE_CHARS} characters}}.'
+        )
     return None
+
+
+def _is_history(history: Any) -> bool:
+    return (
+        isinstance(history, list)
+        and len(history) <= MAX_HISTORY_MESSAGES
+        and all(
+            isinstance(m, dict)
+            and m.get("role") in ("user", "assistant")
+            and isinstance(m.get("content"), str)
+            and len(m["content"]) <= MAX_MESSAGE_CHARS
+            for m in history
+        )
+    )
