@@ -10,9 +10,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsdesk.offline import go_offline
+
+if TYPE_CHECKING:
+    from newsdesk.rag.pipeline import NewsdeskQA
 
 
 def settings_from(args: argparse.Namespace) -> Any:
@@ -138,6 +141,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     desk = Newsdesk(settings_from(args))
     qa = desk.qa  # settings first: a bad one is named before the index is looked at
     desk.store.require_articles()
+    if args.stream:
+        return _ask_streamed(qa, args)
     answer = qa.ask(args.question, source=args.source, since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -145,6 +150,37 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(format_answer(answer))
         if answer.notice:
             print(f"newsdesk: {answer.notice}", file=sys.stderr)
+    return 0
+
+
+def _ask_streamed(qa: NewsdeskQA, args: argparse.Namespace) -> int:
+    """``ask --stream``: the model's words as they come, then the checked answer.
+
+    On the terminal the draft goes to stderr and the checked answer (which may have fewer sentences)
+    to stdout, so a pipe gets only what was verified; with ``--json``, one JSON line per event, as
+    ``POST /api/ask/stream`` sends them: ``{"event": "delta", "text": ...}`` then
+    ``{"event": "answer", "answer": {...}}``.
+    """
+    from newsdesk.rag.types import Answer
+
+    answer: Answer | None = None
+    for item in qa.stream(args.question, source=args.source, since=args.since, until=args.until):
+        if isinstance(item, Answer):
+            answer = item
+        elif args.json:
+            print(json.dumps({"event": "delta", "text": item}, ensure_ascii=False), flush=True)
+        else:
+            print(item, end="", file=sys.stderr, flush=True)
+    if answer is None:  # the stream always ends with its answer; say so if it ever did not
+        print("newsdesk: the answer stream ended without an answer", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"event": "answer", "answer": answer.to_dict()}, ensure_ascii=False))
+        return 0
+    print(file=sys.stderr)
+    print(format_answer(answer))
+    if answer.notice:
+        print(f"newsdesk: {answer.notice}", file=sys.stderr)
     return 0
 
 
@@ -316,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("question")
     p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
+    p_ask.add_argument(
+        "--stream",
+        action="store_true",
+        help="show a model's words as they come (on stderr; with --json, JSON lines of events), "
+        "then the checked answer",
+    )
     p_ask.add_argument(
         "--source", action="append", help="only this outlet (repeatable; any case; near-duplicates count)"
     )

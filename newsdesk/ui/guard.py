@@ -272,9 +272,7 @@ def client_of(scope_or_request: Any) -> str:
     return str(client.host) if client is not None and client.host else "unknown"
 
 
-def api_input_problem(
-    question: Any, source: Any, since: Any, until: Any, history: Any = None
-) -> str | None:
+def api_input_problem(question: Any, source: Any, since: Any, until: Any, history: Any = None) -> str | None:
     """A message for inputs of the wrong type (sent by a script, not the chat), else None."""
     if not isinstance(question, str):
         return "The question must be text."

@@ -42,6 +42,25 @@ def test_ask_with_the_local_model_names_the_su57_with_checked_verbatim_citations
         assert SEED_TEXT[c["start"] : c["end"]] == c["quote"]
 
 
+@pytest.mark.llm
+def test_ask_stream_json_gives_delta_events_then_the_checked_answer(seeded_db: Path) -> None:
+    result = run_newsdesk("ask", ZHUHAI, "--llm", "local", "--stream", "--json", "--db", str(seeded_db))
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    *deltas, last = events
+    assert deltas and all(e["event"] == "delta" and isinstance(e["text"], str) for e in deltas)
+    assert last["event"] == "answer" and "Su-57" in last["answer"]["answer"]
+    assert "".join(e["text"] for e in deltas).strip()
+    assert all(c["verified"] is True for c in last["answer"]["citations"])
+
+
+def test_ask_stream_shows_the_draft_on_stderr_and_the_checked_answer_on_stdout(seeded_db: Path) -> None:
+    result = run_newsdesk("ask", ZHUHAI, "--stream", "--db", str(seeded_db))
+    assert result.returncode == 0, result.stderr
+    assert "Su-57" in result.stderr  # the draft, as it came
+    assert "Su-57" in result.stdout and "Sources" in result.stdout and "[1]" in result.stdout
+
+
 def test_ask_with_an_unreachable_model_says_so_once_and_gives_the_extractive_answer(seeded_db: Path) -> None:
     env = {"NEWSDESK_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
     result = run_newsdesk("ask", ZHUHAI, "--llm", "openai", "--json", "--db", str(seeded_db), env=env)
