@@ -38,8 +38,9 @@ from __future__ import annotations
 import calendar
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from newsdesk.rag.answer.candidates import Sentence
 from newsdesk.rag.answer.question import missing_outlets, named_sources, negation_terms
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.yesno import _NEGATING_PREFIX, ANTONYMS
@@ -182,6 +183,44 @@ def features(reading: Reading) -> dict[str, float]:
     return out
 
 
+_SAID_ALSO_AS = {
+    stem(word): frozenset(stem(other) for other in others.split())
+    for word, others in {
+        "men": "man male males",
+        "women": "woman female females",
+        "people": "person persons population inhabitants residents citizens",
+        "children": "child kids boys girls",
+    }.items()
+}
+"""Plain English words that a counted or asked-about noun is often written as (stems)."""
+
+
+def holds_asked(sentence: Sentence, asked: Sequence[str]) -> bool:
+    """The sentence, its neighbours, its known aliases or its article's headline name an asked word
+    (``Question.asked``; True when the question asks about no such word)."""
+    if not asked:
+        return True
+    return names_asked(asked, sentence.window | set(sentence.aliases) | stems(sentence.passage.title))
+
+
+def names_asked(asked: Sequence[str], present: set[str] | frozenset[str]) -> bool:
+    """Whether ``present`` (stems) holds an asked word, or a plain word it is often written as."""
+    return any(word in present or _SAID_ALSO_AS.get(word, frozenset()) & present for word in asked)
+
+
+def keep_answers_about_the_asked(reading: Reading) -> None:
+    """Keep only the answer candidates stated next to what the question asks about.
+
+    "Who is the mayor of Columbus?" must be answered from a sentence (or its neighbours) that says
+    "mayor": a person named next to "Columbus" in a story about chess is not its mayor. The same for
+    the thing a "how many THINGS" question counts. The answerer then checks its lead sentence the
+    same way (``holds_asked``) and abstains when it fails.
+    """
+    asked = reading.question.asked
+    if asked and reading.groups:
+        reading.groups = [g for g in reading.groups if any(holds_asked(sp.sentence, asked) for sp in g.spans)]
+
+
 def asked_missing(reading: Reading) -> bool:
     """The question asks about a role or counts a thing ("Who is the mayor ...", "How many passengers
     ...") that no retrieved passage, headline or known alias names: whatever else matches, the
@@ -195,4 +234,4 @@ def asked_missing(reading: Reading) -> bool:
         present |= stems(passage.doc.page_content) | stems(passage.title)
     for sentence in reading.sentences:
         present |= set(sentence.aliases)
-    return not any(word in present for word in asked)
+    return not names_asked(asked, present)

@@ -29,6 +29,7 @@ from newsdesk.rag.answer.candidates import (
     Sentence,
     Span,
     capitalised_inside,
+    may_state,
     passages_of,
     sentences_of,
     spans_of,
@@ -134,6 +135,8 @@ class ExtractiveAnswerer:
         reading.probability = self.model.probability(reading.features)
         if abstain.asked_missing(reading):
             reading.probability = 0.0
+        else:
+            abstain.keep_answers_about_the_asked(reading)
         return reading
 
     # ----------------------------------------------------------------- answering
@@ -169,6 +172,18 @@ class ExtractiveAnswerer:
             statements, short = self._typed(reading)
         else:
             statements, short = self._sentence(reading)
+        if not statements or (
+            statements[0].evidence and not abstain.holds_asked(statements[0].evidence[0].sentence, q.asked)
+        ):
+            # A date or number asked and none in the sentence that matches; or "Who is the mayor of
+            # ...?" answered by a sentence that says nothing of a mayor.
+            return Answer(
+                question=question,
+                answer=ABSTAIN_MESSAGE,
+                abstained=True,
+                answer_type=q.answer_type,
+                confidence=0.0,
+            )
         return compose(question, statements, short, q.answer_type, reading.probability)
 
     def _supports(
@@ -225,7 +240,10 @@ class ExtractiveAnswerer:
             # best sentence alone.
             strong = [x for x in strong if x in near] or near
             if not strong:
-                return self._sentence(reading)
+                statements, short = self._sentence(reading)
+                if q.answer_type not in NAME_TYPES and not may_state(q.answer_type, short):
+                    return [], ""  # a date or number was asked; the sentence that matches holds none
+                return statements, short
             group, shown = max(strong, key=lambda x: x[1].score)
             max_words = MAX_UNTYPED_LEAD_WORDS
         start, end = lead_span(shown.sentence, shown, q.terms, max_words)

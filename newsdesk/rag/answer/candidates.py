@@ -234,6 +234,25 @@ _NUMBER_WORD = (
     r"hundred|thousand|million|billion|dozen|dozens|hundreds|thousands|millions|billions)"
 )
 _NUM = rf"(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*)"
+_SHAPE_OF = {
+    "date": re.compile(
+        rf"\b(?:\d{{3,4}}s?|{_MONTH}|(?:mon|tues|wednes|thurs|fri|satur|sun)day|spring|summer|autumn|"
+        r"fall|winter|centur(?:y|ies)|decades?|ago|yesterday|today|tomorrow|eras?|noon|midnight|morning|"
+        r"afternoon|evening|night)\b|\d(?:st|nd|rd|th)\b|\d\s?[ap]\.?m\b|\d:\d\d",
+        re.I,
+    ),
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORD}|half|quarter|third|none|no|single|double|twice)\b", re.I),
+}
+
+
+def may_state(answer_type: str, text: str) -> bool:
+    """Whether the text has anything of the shape a date or a number must have (a year, a month, a
+    weekday, a digit, a number word): a looser test than the typed spans, so that a sentence the span
+    patterns miss ("normally at 5 pm") is not taken for one that cannot answer."""
+    shape = _SHAPE_OF["date" if answer_type == "date" else "number"]
+    return bool(shape.search(text))
+
+
 _SCALE = r"(?:\s?(?:million|billion|trillion|thousand|bn|mn|m|k)\b)?"
 _UNITS_OF_TIME = (
     r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century|seasons?)"

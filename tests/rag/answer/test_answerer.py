@@ -256,3 +256,33 @@ def test_a_role_or_a_counted_thing_no_article_names_is_refused(answerer: Extract
     assert not answerer.answer("How many runners took part in the Brackwood marathon?", [marathon]).abstained
     assert answerer.answer("Who is the mayor of Brackwood?", [marathon]).abstained
     assert answerer.answer("How many passengers did the Brackwood ferries carry?", [marathon]).abstained
+
+
+def test_a_role_is_answered_only_from_a_sentence_that_names_it(
+    answerer: ExtractiveAnswerer, stories: list[Document]
+) -> None:
+    # The council story names Riverton's mayor; the chess story names a boy from Columbus, Ohio.
+    riverton = answerer.answer("Who is the mayor of Riverton?", stories)
+    assert not riverton.abstained and "Carla Jimenez" in lead(riverton)
+    check_contract(riverton, stories)
+    columbus = answerer.answer("Who is the mayor of Columbus, Ohio?", stories)
+    assert columbus.abstained, columbus.answer  # not "Ethan Okafor, an 11-year-old from Columbus, Ohio"
+
+
+def test_a_date_or_number_asked_needs_one_in_the_sentence_that_matches(
+    answerer: ExtractiveAnswerer, stories: list[Document]
+) -> None:
+    built = answerer.answer("When was the Mill Street bridge built?", stories)
+    assert built.abstained, built.answer  # the sentence naming Mill Street holds no date
+    finish = answerer.answer("When will construction finish?", stories)
+    assert not finish.abstained and "June 2027" in lead(finish)
+
+
+def test_counted_people_may_be_written_as_males_and_females(answerer: ExtractiveAnswerer) -> None:
+    census = doc(
+        "The town had 12,000 residents at the last census. "
+        "For every 100 females age 18 and over, there were 91.3 males.",
+        title="Census figures for Harlow",
+    )
+    answer = answerer.answer("How many men older than 18 are there for every 100 women in Harlow?", [census])
+    assert not answer.abstained and "91.3" in lead(answer)
