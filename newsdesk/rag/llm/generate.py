@@ -273,16 +273,29 @@ def final_of(items: Iterator[str | Answer]) -> Answer:
 
 
 def agrees_with(found: ShortAnswer, extractive: Answer) -> bool:
-    """Whether the short answer's sentence is (overlaps) one that the extractive answer quotes."""
+    """Whether the model's short answer agrees with the extractive answer's lead: it stands in a
+    sentence that the lead cites, and it and the lead's own short answer overlap (one holds the other).
+
+    A small model's phrase is a second opinion, not a replacement: measured on squad2-dev, SmolLM2's
+    phrases taken from any quoted sentence lost the answer ten times for one gain (BENCHMARKS.md 7);
+    for a "what ...?" question, which wants a clause, no phrase is taken.
+    """
+    lead = sentences_with_markers(extractive.answer)[:1]
+    if not lead or wants_a_clause(extractive):
+        return False  # "What was huihui?" wants a clause: a small model's phrase for it was mostly wrong
+    cited = set(lead[0][1])
     passage = found.passage
     start = passage.base + passage.sentences[found.sentence][0]
     end = passage.base + passage.sentences[found.sentence][1]
     article = str(passage.document.metadata.get("article_id", ""))
     field = str(passage.document.metadata.get("field") or "text")
-    return any(
-        c.article_id == article and c.field == field and c.start < end and start < c.end
+    if not any(
+        c.n in cited and c.article_id == article and c.field == field and c.start < end and start < c.end
         for c in extractive.citations
-    )
+    ):
+        return False
+    mine, theirs = normalize(found.text), normalize(extractive.short_answer or lead[0][0])
+    return bool(mine) and (f" {mine} " in f" {theirs} " or f" {theirs} " in f" {mine} ")
 
 
 _SENTENCE_WITH_MARKERS = re.compile(r"(.*?)((?:\s*\[\d+\])+)")
@@ -295,6 +308,20 @@ def sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
         for m in _SENTENCE_WITH_MARKERS.finditer(text)
         if m.group(1).strip()
     ]
+
+
+_WHAT_NOUN = re.compile(
+    r"\b(?:what|which)\s+(?!(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|may|"
+    r"might|must|happen(?:s|ed)?|cause[sd]?|make[s]?|made|kind|type|sort)\b)[a-z][\w-]*",
+    re.I,
+)
+
+
+def wants_a_clause(answer: Answer) -> bool:
+    """Whether the question asks for a clause rather than a name, date or number: an untyped
+    question ("What was huihui?", "Why ...?") with no "what/which NOUN" in it ("What aircraft ...?"
+    asks for a name)."""
+    return answer.answer_type in ("what", "") and not _WHAT_NOUN.search(answer.question)
 
 
 SHORT_ANSWER_WORDS = 6
