@@ -187,8 +187,9 @@ class Settings(BaseSettings):
     )
     llm_agree: bool = Field(
         True,
-        description="Short style: accept the model's short answer only when its sentence is one the "
-        "extractive answer quotes, and follow it with the extractive answer. Default: true",
+        description="Short style: accept the model's short answer only when it stands in a sentence the "
+        "extractive answer's lead cites and agrees with the lead's short answer, and follow it with the "
+        "extractive answer. Default: true",
     )
     llm_citations: Literal["strict", "mark"] = Field(
         "strict",

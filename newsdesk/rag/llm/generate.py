@@ -8,8 +8,8 @@ answer (the whole extractive ``Answer``). Then:
 * ``compose`` style: the model writes a short cited answer; the citation processor keeps the
   sentences their passages support (``strict``) or flags the others (``mark``).
 * ``short`` style (small models): the model names the short answer only; it is accepted when it
-  matches a passage span and (``llm_agree``, default) that span's sentence is one the extractive
-  answer quotes; the answer is that phrase as its lead sentence, cited to the sentence holding it,
+  matches a passage span and (``llm_agree``, default) agrees with the extractive lead
+  (``agrees_with``); the answer is that phrase as its lead sentence, cited to the sentence holding it,
   then the extractive answer's sentences (without ``llm_agree``: then the sentence holding it).
   Yes/no questions skip the model (a bare yes/no cannot be checked against a span).
 
