@@ -82,3 +82,10 @@ class HashingEmbedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+CITATION_FIELDS = frozenset(
+    "n article_id title url source published quote start end score also_in field answer_span "
+    "verified support verified_by".split()
+)
+"""The keys of one citation in the ``ask --json`` contract (README)."""

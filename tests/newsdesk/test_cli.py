@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEED_ARTICLE, SEEDS
+from tests.support import CITATION_FIELDS
 
 SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
 
@@ -62,24 +63,7 @@ def test_ask_json_names_shoigu_and_follows_the_contract(seeded_db: Path) -> None
     markers = {int(m) for m in __import__("re").findall(r"\[(\d+)\]", payload["answer"])}
     assert numbers == markers and numbers
     for c in payload["citations"]:
-        assert set(c) == {
-            "n",
-            "article_id",
-            "title",
-            "url",
-            "source",
-            "published",
-            "quote",
-            "start",
-            "end",
-            "score",
-            "also_in",
-            "field",
-            "answer_span",
-            "verified",
-            "support",
-            "verified_by",
-        }
+        assert set(c) == CITATION_FIELDS
         assert c["field"] == "text" and SEED_TEXT[c["start"] : c["end"]] == c["quote"]
         if c["answer_span"]:
             span = c["answer_span"]

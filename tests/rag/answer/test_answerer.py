@@ -11,6 +11,7 @@ from newsdesk.eval.metrics import contains_answer, lead_of
 from newsdesk.rag.answer import ExtractiveAnswerer
 from newsdesk.rag.types import Answer
 from tests.rag.answer.conftest import doc
+from tests.support import CITATION_FIELDS
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -224,21 +225,7 @@ def test_json_contract_keeps_old_fields_and_adds_new_ones(
     assert {"question", "answer", "abstained", "citations", "timings_ms"} <= set(data)
     assert {"short_answer", "answer_type", "confidence"} <= set(data)
     citation = data["citations"][0]
-    assert {
-        "n",
-        "article_id",
-        "title",
-        "url",
-        "source",
-        "published",
-        "quote",
-        "start",
-        "end",
-        "score",
-        "also_in",
-        "field",
-        "answer_span",
-    } <= set(citation)
+    assert set(citation) == CITATION_FIELDS
 
 
 def test_runnable_for_the_langchain_chain(answerer: ExtractiveAnswerer, stories: list[Document]) -> None:
