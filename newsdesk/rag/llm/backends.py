@@ -57,14 +57,25 @@ def packaged_model_path() -> Path:
     return path
 
 
-def timeouts(settings: Settings) -> httpx.Timeout:
-    """Connect and read timeouts from the settings (writes and the pool wait as long as a connect)."""
-    return httpx.Timeout(
+def timeouts(settings: Settings, timeout_class: Any = httpx.Timeout) -> Any:
+    """Connect and read timeouts from the settings (writes and the pool wait as long as a connect).
+
+    ``timeout_class`` is the HTTP library's own ``Timeout``: ``openai`` 2 takes ``httpx.Timeout``,
+    ``openai`` 3 only its ``httpx2.Timeout`` (it refuses the other), so each client gets its own kind.
+    """
+    return timeout_class(
         settings.llm_read_timeout,
         connect=settings.llm_connect_timeout,
         write=settings.llm_connect_timeout,
         pool=settings.llm_connect_timeout,
     )
+
+
+def openai_timeouts(settings: Settings) -> Any:
+    """The timeouts in the form the installed ``openai`` client takes (``openai.Timeout``, 2.x and 3.x)."""
+    import openai
+
+    return timeouts(settings, openai.Timeout)
 
 
 class LocalServer:
@@ -209,7 +220,7 @@ def openai_chat_model(
         base_url=base_url,
         # The client refuses to start without a key; servers that want none ignore this one.
         api_key=api_key or "not-needed",
-        timeout=timeouts(settings),
+        timeout=openai_timeouts(settings),
         max_retries=0,
         temperature=settings.llm_temperature,
         max_completion_tokens=settings.llm_max_tokens,  # sent as max_completion_tokens
