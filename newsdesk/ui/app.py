@@ -32,6 +32,7 @@ from newsdesk.config import Settings
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
+from newsdesk.text import first_unicode_problem
 from newsdesk.ui.guard import (
     Asgi,
     Busy,
@@ -86,7 +87,13 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
-        """FastAPI's 422, written as ASCII JSON: the input it echoes may hold lone surrogates."""
+        """FastAPI's 422, with text that is not valid Unicode named as every edge names it, and
+        written as ASCII JSON (the input it echoes may hold lone surrogates)."""
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem.get("loc", ())[1:]) or "the body"
+            message = first_unicode_problem(problem.get("input"), where)
+            if message is not None:
+                return JSONResponse({"detail": f"{message}; send UTF-8 text."}, status_code=422)
         body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True, default=str)
         return Response(body, status_code=422, media_type="application/json")
 
