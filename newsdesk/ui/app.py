@@ -237,10 +237,12 @@ class SchemaHiddenBeforeLogin:
 
     Gradio writes its API description (``window.gradio_api_info``: endpoints, parameters, code
     snippets) into every ``/`` page, the login page included; with ``NEWSDESK_API_DOCS_PUBLIC`` off,
-    a visitor without a session gets the page with ``null`` there, as it gets 401 from the API docs.
+    a visitor without a session gets the page with an empty schema there (the login page needs one),
+    as it gets 401 from the API docs.
     """
 
     SCHEMA = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
+    EMPTY = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
 
     def __init__(self, app: Asgi, login: Any) -> None:
         self.app = app
@@ -264,7 +266,7 @@ class SchemaHiddenBeforeLogin:
             body.extend(message.get("body", b""))
             if message.get("more_body"):
                 return
-            page = self.SCHEMA.sub(b"window.gradio_api_info = null;</script>", bytes(body))
+            page = self.SCHEMA.sub(self.EMPTY, bytes(body))
             headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
             headers.append((b"content-length", str(len(page)).encode()))
             await send({**start, "headers": headers})

@@ -366,8 +366,8 @@ class VerifiedCache:
 
 
 VERIFY_WORKERS = 2
-"""argon2 checks at once: each takes a core and 64 MiB for tens of milliseconds; more would only
-take the cores from the questions being answered."""
+"""argon2 checks at once: each takes 64 MiB and a few tenths of a second of CPU (0.3 s measured on the
+shared 2-core machine); more at once would only take the cores from the questions being answered."""
 VERIFY_WAITING = 32
 """argon2 checks that may wait for a worker; past that a login is told to retry (503)."""
 
