@@ -15,9 +15,8 @@ import contextlib
 import itertools
 import json
 import os
-import re
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,10 +33,10 @@ from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHAR
 from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem
 from newsdesk.ui.guard import (
-    Asgi,
     Busy,
     Guards,
     LoginGuard,
+    SchemaHiddenBeforeLogin,
     UploadGuard,
     api_input_problem,
     client_of,
@@ -230,57 +229,6 @@ def gradio_app_of(app: FastAPI) -> Any:
         if inner is not None and hasattr(inner, "tokens") and hasattr(inner, "cookie_id"):
             return inner
     raise RuntimeError("no Gradio app is mounted")
-
-
-class SchemaHiddenBeforeLogin:
-    """ASGI middleware: the chat page served before a login carries no API schema.
-
-    Gradio writes its API description (``window.gradio_api_info``: endpoints, parameters, code
-    snippets) into every ``/`` page, the login page included; with ``NEWSDESK_API_DOCS_PUBLIC`` off,
-    a visitor without a session gets the page with an empty schema there (the login page needs one),
-    as it gets 401 from the API docs.
-    """
-
-    SCHEMA = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
-    EMPTY = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
-
-    def __init__(self, app: Asgi, login: Any) -> None:
-        self.app = app
-        self.login = login
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/" or self._has_session(scope):
-            await self.app(scope, receive, send)
-            return
-        plain = [(k, v) for k, v in scope.get("headers", []) if k != b"accept-encoding"]  # no brotli
-        start: dict[str, Any] = {}
-        body = bytearray()
-
-        async def rewrite(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            if message["type"] != "http.response.body":
-                await send(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            page = self.SCHEMA.sub(self.EMPTY, bytes(body))
-            headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-            headers.append((b"content-length", str(len(page)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": page})
-
-        await self.app({**scope, "headers": plain}, receive, rewrite)
-
-    def _has_session(self, scope: MutableMapping[str, Any]) -> bool:
-        from starlette.requests import HTTPConnection
-
-        cookies = HTTPConnection(scope).cookies
-        return any(
-            self.login.sessions(cookies[name]) for name in self.login.session_cookies if name in cookies
-        )
 
 
 def prepare_index(desk: Newsdesk) -> None:

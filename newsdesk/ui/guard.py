@@ -11,8 +11,9 @@ hashed logins with throttling.
 - ``Login``: the one login check of every route (a chat session cookie, HTTP Basic, or a Bearer
   token ``user:password``): failed logins counted per client address and per user name, one response
   for every failure, argon2 off the event loop in a small pool, recent successes remembered.
-- ``LoginGuard`` and ``UploadGuard``: ASGI middleware putting every route behind the login, and
-  Gradio's upload route behind ``NEWSDESK_UPLOAD_MAX_BYTES``.
+- ``LoginGuard``, ``SchemaHiddenBeforeLogin`` and ``UploadGuard``: ASGI middleware putting every route
+  behind the login, the API schema out of the page served before it, and Gradio's upload route behind
+  ``NEWSDESK_UPLOAD_MAX_BYTES``.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ import hmac
 import json
 import math
 import os
+import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +163,8 @@ class ClientLimits:
         self._asks = parse(asks) if asks else None
         self._logins = parse(failed_logins) if failed_logins else None
         self._user_logins = parse(failed_logins_per_user) if failed_logins_per_user else None
+        self._pending: Counter[tuple[str, str | None]] = Counter()
+        self._lock = threading.Lock()
 
     def ask_allowed(self, client: str) -> int:
         """Count one ask; 0 when allowed, else seconds until the client may ask again."""
@@ -169,14 +173,40 @@ class ClientLimits:
         return self._retry_after(self._asks, "ask", client)
 
     def login_blocked(self, client: str, user: str | None = None) -> int:
-        """Seconds until the client (or anyone, as ``user``) may try to log in again (0: it may now)."""
+        """Seconds until the client (or anyone, as ``user``) may try to log in again (0: it may now).
+
+        Logins being checked right now count as failures until they are decided, so many requests
+        sent at once cannot all slip past the limit while their passwords are being hashed.
+        """
         waits = [0]
-        if self._logins is not None and not self._limiter.test(self._logins, "login", client):
-            waits.append(self._retry_after(self._logins, "login", client))
+        with self._lock:
+            pending_client, pending_user = self._pending[("login", client)], self._pending[("user", user)]
+        limit = self._logins
+        if limit is not None and not self._limiter.test(limit, "login", client, cost=1 + pending_client):
+            waits.append(self._retry_after(limit, "login", client))
         limit = self._user_logins
-        if limit is not None and user is not None and not self._limiter.test(limit, "login-user", user):
+        if (
+            limit is not None
+            and user is not None
+            and not self._limiter.test(limit, "login-user", user, cost=1 + pending_user)
+        ):
             waits.append(self._retry_after(limit, "login-user", user))
         return max(waits)
+
+    @contextlib.contextmanager
+    def login_pending(self, client: str, user: str | None) -> Iterator[None]:
+        """A login of ``client`` as ``user`` is being checked during the ``with`` block."""
+        keys = [("login", client), ("user", user)]
+        with self._lock:
+            self._pending.update(keys)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pending.subtract(keys)
+                for key in keys:
+                    if self._pending[key] <= 0:
+                        del self._pending[key]
 
     def login_failed(self, client: str, user: str | None = None) -> None:
         """Count one failed login against the client's address and, when one was given, the user name."""
@@ -421,9 +451,11 @@ class Login:
             raise LoginRefused.throttled(wait)
         if presented is None:
             raise LoginRefused.wrong()
-        known = not presented.malformed and presented.user is not None
-        if known and presented.user is not None and await self.check(presented.user, presented.secret):
-            return presented.user
+        if not presented.malformed and presented.user is not None:
+            with self.limits.login_pending(client, presented.user):
+                passed = await self.check(presented.user, presented.secret)
+            if passed:
+                return presented.user
         self.limits.login_failed(client, presented.user)
         raise LoginRefused.wrong()
 
@@ -457,7 +489,9 @@ class Login:
         try:
             if wait:
                 raise LoginRefused.throttled(wait)
-            if await self.check(user, password):
+            with self.limits.login_pending(client, user):
+                passed = await self.check(user, password)
+            if passed:
                 return True
         except LoginRefused as refused:
             raise HTTPException(refused.status, refused.detail, refused.headers) from None
@@ -546,6 +580,57 @@ class LoginGuard:
         cookies.append(f"access-token-{self.chat.cookie_id}={token}")
         headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
         return {**scope, "headers": headers, "state": {**scope.get("state", {}), "user": user}}
+
+
+class SchemaHiddenBeforeLogin:
+    """ASGI middleware: the chat page served before a login carries no API schema.
+
+    Gradio writes its API description (``window.gradio_api_info``: endpoints, parameters, code
+    snippets) into every ``/`` page, the login page included; with ``NEWSDESK_API_DOCS_PUBLIC`` off,
+    a visitor without a session gets the page with an empty schema there (the login page needs one),
+    as it gets 401 from the API docs.
+    """
+
+    SCHEMA = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
+    EMPTY = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
+
+    def __init__(self, app: Asgi, login: Login) -> None:
+        self.app = app
+        self.login = login
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/" or self._has_session(scope):
+            await self.app(scope, receive, send)
+            return
+        plain = [(k, v) for k, v in scope.get("headers", []) if k != b"accept-encoding"]  # no brotli
+        start: dict[str, Any] = {}
+        body = bytearray()
+
+        async def rewrite(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = self.SCHEMA.sub(self.EMPTY, bytes(body))
+            headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+            headers.append((b"content-length", str(len(page)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app({**scope, "headers": plain}, receive, rewrite)
+
+    def _has_session(self, scope: MutableMapping[str, Any]) -> bool:
+        from starlette.requests import HTTPConnection
+
+        cookies = HTTPConnection(scope).cookies
+        return any(
+            self.login.sessions(cookies[name]) for name in self.login.session_cookies if name in cookies
+        )
 
 
 UPLOAD_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress", "/gradio_api/process_recording")

@@ -224,3 +224,25 @@ def test_only_the_login_page_and_healthz_answer_before_a_login() -> None:
     for path in ("/api/docs", "/redoc", "/api/openapi.json", "/gradio_api/openapi.json", "/gradio_api/info"):
         assert not is_open_path(path, docs_public=False) and is_open_path(path, docs_public=True), path
     assert not is_open_path("/monitoring/x", docs_public=False)
+
+
+def test_logins_sent_at_once_cannot_slip_past_the_limit_while_they_are_hashed() -> None:
+    credentials = Credentials.load("ann:s3cret", None)
+    assert credentials is not None
+    login = Login(credentials, ClientLimits(asks="", failed_logins="3/minute"))
+    statuses: list[int] = []
+
+    async def attempt(number: int) -> None:
+        try:
+            await login.authenticate(scope_with(basic(f"ann:guess {number}")))
+        except LoginRefused as refused:
+            statuses.append(refused.status)
+
+    async def scenario() -> None:
+        async with anyio.create_task_group() as group:
+            for number in range(12):
+                group.start_soon(attempt, number)
+
+    anyio.run(scenario)
+    assert login.hashes_computed == 3, login.hashes_computed
+    assert sorted(statuses) == [401] * 3 + [429] * 9
