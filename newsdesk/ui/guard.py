@@ -582,6 +582,14 @@ class LoginGuard:
         return {**scope, "headers": headers, "state": {**scope.get("state", {}), "user": user}}
 
 
+def user_of(request: Any) -> str | None:
+    """The user ``LoginGuard`` let this request in as; None when no login is configured (a route such
+    as an OpenAI-style ``/v1/chat/completions`` needs nothing else: the guard has checked its Bearer)."""
+    state = request.scope.get("state") or {}
+    user = state.get("user")
+    return user if isinstance(user, str) else None
+
+
 class SchemaHiddenBeforeLogin:
     """ASGI middleware: the chat page served before a login carries no API schema.
 

@@ -25,6 +25,7 @@ from newsdesk.ui.guard import (
     is_open_path,
     presented_credentials,
     set_password,
+    user_of,
 )
 
 
@@ -246,3 +247,10 @@ def test_logins_sent_at_once_cannot_slip_past_the_limit_while_they_are_hashed() 
     anyio.run(scenario)
     assert login.hashes_computed == 3, login.hashes_computed
     assert sorted(statuses) == [401] * 3 + [429] * 9
+
+
+def test_a_route_behind_the_guard_reads_who_logged_in() -> None:
+    from starlette.requests import Request
+
+    assert user_of(Request({"type": "http", "state": {"user": "ann"}, "headers": []})) == "ann"
+    assert user_of(Request({"type": "http", "headers": []})) is None
