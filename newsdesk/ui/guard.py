@@ -32,7 +32,7 @@ import secrets
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -555,7 +555,7 @@ class LoginGuard:
             return
         path = scope["path"]
         if is_open_path(path, self.docs_public):
-            with self.login.client_context(client_of_scope(scope)):
+            with self.login.client_context(client_of(scope)):
                 await self.app(scope, receive, send)
             return
         try:
@@ -755,15 +755,14 @@ def busy_answer(question: str, message: str) -> Answer:
 
 
 def client_of(scope_or_request: Any) -> str:
-    """The client's address (the peer of the connection; put a proxy's own limits in front of it)."""
-    client = getattr(scope_or_request, "client", None)
-    return str(client.host) if client is not None and client.host else "unknown"
-
-
-def client_of_scope(scope: MutableMapping[str, Any]) -> str:
-    """``client_of`` for an ASGI scope."""
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    """The client's address (the peer of the connection; put a proxy's own limits in front of it),
+    from an ASGI scope, a Starlette request or a Gradio request: the one place that decides it."""
+    if isinstance(scope_or_request, Mapping):  # a scope, or a Starlette request (a mapping of its scope)
+        client = scope_or_request.get("client")
+    else:
+        client = getattr(scope_or_request, "client", None)
+    host = client[0] if isinstance(client, tuple | list) and client else getattr(client, "host", None)
+    return str(host) if host else "unknown"
 
 
 def api_input_problem(question: Any, source: Any, since: Any, until: Any, history: Any = None) -> str | None:
