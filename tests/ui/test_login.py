@@ -186,6 +186,30 @@ def upload(port: int, size: int, login: str = RIGHT) -> tuple[int, float]:
     return int(status_line.split()[1]), time.monotonic() - started
 
 
+def broken_upload(port: int) -> int:
+    """A multipart upload whose first file is fine and whose second part has no name: Gradio's parser
+    has written the first to a temp file when it gives up (and leaves that file behind)."""
+    import base64
+    import http.client
+
+    boundary = "newsdesk-broken"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.bin"\r\n\r\n'
+        + "x" * 5000
+        + f"\r\n--{boundary}\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n--{boundary}--\r\n"
+    ).encode()
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Authorization": "Basic " + base64.b64encode(RIGHT.encode()).decode(),
+    }
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", "/gradio_api/upload", body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
 def stored_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
 
@@ -203,6 +227,8 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_stored(locked: Locked,
         status, _ = upload(served.server.port, 60 * 1024 * 1024)
         assert status == 413
         assert stored_files(served.uploads) == []
+        assert broken_upload(served.server.port) == 400  # Gradio's parser fails after a first file
+        assert stored_files(served.uploads) == [], "a failed upload's temp files are removed"
         small, _ = upload(served.server.port, 1000)
         assert small == 200 and len(stored_files(served.uploads)) == 1
         assert upload(served.server.port, 1000, login=f"{USER}:wrong")[0] == 401
