@@ -429,9 +429,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FILE_ARGUMENTS = frozenset({"paths", "file", "dir", "predictions"})
+"""Arguments that name files: a file name may hold any bytes, so these are not checked as text."""
+
+
+def argument_problem(args: argparse.Namespace) -> str | None:
+    """The first argument that is not valid text (a byte that is not UTF-8, kept by Python as a lone
+    surrogate), in words, else None: it would fail deep inside (the tokenizer, the JSON output)."""
+    from newsdesk.text import first_unicode_problem
+
+    for name, value in vars(args).items():
+        if name in FILE_ARGUMENTS:
+            continue
+        label = f"the {name}" if name in ("question", "user") else f"--{name.replace('_', '-')}"
+        problem = first_unicode_problem(value, label)
+        if problem is not None:
+            return f"{problem}; check the terminal's encoding (UTF-8 is expected)"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     go_offline()
     args = build_parser().parse_args(argv)
+    bad_argument = argument_problem(args)
+    if bad_argument is not None:
+        print(f"newsdesk: {bad_argument}", file=sys.stderr)
+        return 2
     from pydantic import ValidationError
 
     from newsdesk.errors import NewsdeskError
@@ -446,6 +469,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"got {problem.get('input')!r}",
                 file=sys.stderr,
             )
+        return 2
+    except UnicodeDecodeError as error:  # e.g. a password piped to `passwd` that is not UTF-8
+        print(
+            f"newsdesk: the input is not UTF-8 text ({error.reason} at byte {error.start})", file=sys.stderr
+        )
         return 2
     except ValueError as error:
         print(f"newsdesk: {error}", file=sys.stderr)

@@ -133,6 +133,22 @@ class Settings(BaseSettings):
         description="Failed logins per client address (e.g. 5/minute); past it every login waits (429). "
         "Default: 5/minute",
     )
+    login_attempts_per_user: str = Field(
+        "20/minute",
+        description="Failed logins per user name, from any address (e.g. 20/minute; empty for none); past "
+        "it every login as that user waits (429). Default: 20/minute",
+    )
+    api_docs_public: bool = Field(
+        False,
+        description="With a login configured, show the API descriptions (/api/docs, /redoc, the OpenAPI "
+        "schemas, Gradio's /gradio_api/info, the schema in the chat page) before the login. Default: false",
+    )
+    upload_max_bytes: int = Field(
+        0,
+        ge=0,
+        description="Largest upload (request body, in bytes) Gradio's upload route accepts; 0 closes the "
+        "route (404). Default: 0 (the chat has no upload control)",
+    )
     refresh_seconds: float = Field(
         5.0, gt=0, description="How often the app looks for articles indexed by other processes. Default: 5"
     )
@@ -235,7 +251,7 @@ class Settings(BaseSettings):
             return self.home / "mirrors" / f"{_slug(self.chroma_url)}-{self.collection}.sqlite"
         return self.index_dir / "lexical.sqlite"
 
-    @field_validator("rate_limit", "login_attempts")
+    @field_validator("rate_limit", "login_attempts", "login_attempts_per_user")
     @classmethod
     def _rate(cls, value: str) -> str:
         if value:

@@ -155,3 +155,41 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
             left = line.start() + start + (len(piece) - len(piece.lstrip()))
             spans.append((left, left + len(stripped)))
     return tuple(spans)
+
+
+def unicode_problem(text: str, name: str = "the text") -> str | None:
+    """Why ``text`` is not valid Unicode, in words, or None when it is.
+
+    What arrives from outside can hold code points no encoder accepts: a lone surrogate sent as a
+    JSON escape (``"\\ud800"``), or a byte that was not UTF-8, kept by Python's ``surrogateescape``
+    (command-line arguments). Every edge (HTTP, the chat, the command line) asks this one question
+    before the text goes further, so the answer is a clear message instead of an error deep inside.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(text[error.start])
+        where = f"character {error.start + 1}"
+        if 0xDC80 <= code <= 0xDCFF:
+            return f"{name} is not valid text: the byte 0x{code - 0xDC00:02X} at {where} is not UTF-8"
+        return f"{name} is not valid text: a lone surrogate (U+{code:04X}) at {where}"
+    return None
+
+
+def first_unicode_problem(value: object, name: str) -> str | None:
+    """``unicode_problem`` for every string inside ``value`` (strings, lists, dicts; keys too)."""
+    if isinstance(value, str):
+        return unicode_problem(value, name)
+    if isinstance(value, list | tuple):
+        return next((p for item in value if (p := first_unicode_problem(item, name))), None)
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+        return next((p for item in items if (p := first_unicode_problem(item, name))), None)
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with whatever is not valid Unicode replaced by U+FFFD, for echoing it back safely."""
+    if unicode_problem(text) is None:
+        return text
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)

@@ -259,7 +259,8 @@ def garbled(text: str) -> str | None:
 
 
 def decode_bytes(raw: bytes) -> str:
-    """Decode UTF-8 (with or without BOM), else Windows-1252, else charset-normalizer's guesses.
+    """Decode UTF-8 (with or without BOM), else line by line when UTF-8 and other lines are mixed,
+    else Windows-1252, else charset-normalizer's guesses.
 
     A guess is kept only if it reads as text (``garbled``): short Western texts fit several code
     pages, and Windows-1252 is by far the likeliest of them; bytes that are not text at all are
@@ -273,11 +274,45 @@ def decode_bytes(raw: bytes) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
-    else:
-        if _unprintable(text) > len(text) // 100:
-            raise UnreadableFile("not text (control characters)")
-        return text
+        mixed = (
+            None if raw.startswith(_UNICODE_BOMS[:2]) else _decode_mixed(raw.removeprefix(_UNICODE_BOMS[2]))
+        )
+        if mixed is None:
+            return _decode_legacy(raw)
+        text = mixed
+    if _unprintable(text) > len(text) // 100:
+        raise UnreadableFile("not text (control characters)")
+    return text
+
+
+def _decode_mixed(raw: bytes) -> str | None:
+    """A file of UTF-8 lines and lines in another encoding (text pasted together from several
+    sources): each UTF-8 line as UTF-8, the other lines decoded together by ``_decode_legacy`` (so a
+    code page is guessed from all of them at once). None when no line holds UTF-8 beyond ASCII: the
+    file is then in one code page throughout, and is better decoded whole."""
+    lines = raw.split(b"\n")
+    decoded: list[str | None] = []
+    utf8_beyond_ascii = False
+    for line in lines:
+        try:
+            decoded.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            decoded.append(None)
+        else:
+            utf8_beyond_ascii = utf8_beyond_ascii or not line.isascii()
+    others = [line for line, text in zip(lines, decoded, strict=True) if text is None]
+    if not utf8_beyond_ascii or not others:
+        return None
+    together = _decode_legacy(b"\n".join(others)).split("\n")
+    if len(together) != len(others):  # a multi-byte code page ate a line break: one line at a time
+        together = [_decode_legacy(line) for line in others]
+    replacements = iter(together)
+    return "\n".join(text if text is not None else next(replacements) for text in decoded)
+
+
+def _decode_legacy(raw: bytes) -> str:
+    """Bytes that are not UTF-8: Windows-1252, else charset-normalizer's guesses, the first that reads
+    as text; ``UnreadableFile`` when none does."""
     from charset_normalizer import from_bytes
 
     guesses: list[str] = []

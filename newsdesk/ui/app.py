@@ -3,35 +3,45 @@
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
 contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
 server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``.
-With users configured, the chat asks for a login and the JSON API wants HTTP Basic credentials;
-failed logins are throttled per client.
+With users configured, every route but the login page and ``/healthz`` wants a login
+(``newsdesk.ui.guard.Login``: the chat's session cookie, HTTP Basic, or a Bearer token), failed logins
+are throttled per client address and user name; Gradio's upload route is closed unless
+``NEWSDESK_UPLOAD_MAX_BYTES`` opens it.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import json
 import os
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import anyio
-from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from newsdesk.config import Settings
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
-from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
+from newsdesk.text import first_unicode_problem
+from newsdesk.ui.guard import (
+    Busy,
+    Guards,
+    LoginGuard,
+    SchemaHiddenBeforeLogin,
+    UploadGuard,
+    api_input_problem,
+    client_of,
+)
 from newsdesk.wiring import Newsdesk
-
-_BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves annotations from globals
 
 
 class Turn(BaseModel):
@@ -68,34 +78,23 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
     settings = desk.settings
     guards = guards or Guards.from_settings(settings)
-    credentials = guards.credentials
+    login = guards.login
     # Threads for the JSON API: the questions answered plus those allowed to wait, no more.
     api_threads = anyio.CapacityLimiter(settings.concurrency + settings.queue)
 
-    def require_login(
-        request: Request, credentials_given: Annotated[HTTPBasicCredentials | None, Depends(_BASIC_AUTH)]
-    ) -> None:
-        if credentials is None:
-            return
-        client = client_of(request)
-        wait = guards.limits.login_blocked(client)
-        if wait:
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                f"too many failed logins; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
-        if credentials_given is not None and credentials.verify(
-            credentials_given.username, credentials_given.password
-        ):
-            return
-        if credentials_given is not None:
-            guards.limits.login_failed(client)
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "login required", headers={"WWW-Authenticate": "Basic"}
-        )
+    app = FastAPI(title="Newsdesk", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url="/redoc")
 
-    app = FastAPI(title="Newsdesk", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        """FastAPI's 422, with text that is not valid Unicode named as every edge names it, and
+        written as ASCII JSON (the input it echoes may hold lone surrogates)."""
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem.get("loc", ())[1:]) or "the body"
+            message = first_unicode_problem(problem.get("input"), where)
+            if message is not None:
+                return JSONResponse({"detail": f"{message}; send UTF-8 text."}, status_code=422)
+        body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True, default=str)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -118,7 +117,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         history: list[dict[str, str]] | None = None,
         stream: bool = False,
     ) -> Any:
-        problem = api_input_problem(question, source, since, until)
+        problem = api_input_problem(question, source, since, until, history)
         if problem is not None:
             return JSONResponse({"detail": problem}, status_code=422)
         wait = guards.limits.ask_allowed(client_of(request))
@@ -174,11 +173,11 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         finally:
             guards.gate.leave()
 
-    @app.post("/api/ask", dependencies=[Depends(require_login)])
+    @app.post("/api/ask")
     async def api_ask(request: Request, body: AskRequest) -> Any:
         return await answer_json(request, body.question, body.source, body.since, body.until, body.turns())
 
-    @app.post("/api/ask/stream", dependencies=[Depends(require_login)])
+    @app.post("/api/ask/stream")
     async def api_ask_stream(request: Request, body: AskRequest) -> Any:
         """The answer as server-sent events: ``delta`` ({"text"}) events while a model writes, then
         one ``answer`` event (the ``ask --json`` contract), which replaces the streamed text."""
@@ -186,7 +185,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
             request, body.question, body.source, body.since, body.until, body.turns(), stream=True
         )
 
-    @app.get("/api/ask", dependencies=[Depends(require_login)])
+    @app.get("/api/ask")
     async def api_ask_get(request: Request, q: str = "") -> Any:
         return await answer_json(request, q, None, None, None)
 
@@ -194,19 +193,33 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
     )
+    if settings.upload_max_bytes:
+        blocks.delete_cache = UPLOADS_KEPT  # uploads are removed an hour after they came
     mounted = gr.mount_gradio_app(
         app,
         blocks,
         path="/",
-        auth=credentials.verify if credentials is not None else None,
+        auth=login.chat_login if login is not None else None,
         server_name=settings.host,
         server_port=settings.port,
         footer_links=["api"],
         ssr_mode=False,
+        max_file_size=settings.upload_max_bytes or None,
     )
-    if credentials is not None:
-        mounted.add_middleware(ChatGuard, guards=guards, chat=gradio_app_of(mounted))
+    chat = gradio_app_of(mounted)
+    # The last added runs first: the login, then the chat page's schema, then the upload limit.
+    mounted.add_middleware(
+        UploadGuard, max_bytes=settings.upload_max_bytes, upload_dir=Path(chat.uploaded_file_dir)
+    )
+    if login is not None:
+        if not settings.api_docs_public:
+            mounted.add_middleware(SchemaHiddenBeforeLogin, login=login)
+        mounted.add_middleware(LoginGuard, login=login, chat=chat, docs_public=settings.api_docs_public)
     return mounted
+
+
+UPLOADS_KEPT = (600, 3600)
+"""Gradio's clean-up of uploaded files when uploads are open: every 10 minutes, those over an hour old."""
 
 
 def gradio_app_of(app: FastAPI) -> Any:
@@ -216,75 +229,6 @@ def gradio_app_of(app: FastAPI) -> Any:
         if inner is not None and hasattr(inner, "tokens") and hasattr(inner, "cookie_id"):
             return inner
     raise RuntimeError("no Gradio app is mounted")
-
-
-# Gradio routes that must answer before a login (the login page itself needs them).
-_OPEN_CHAT_PATHS = ("/gradio_api/login_check", "/gradio_api/startup-events", "/gradio_api/app_id")
-
-
-class ChatGuard:
-    """ASGI middleware for the chat's own routes when a login is required.
-
-    Throttles failed logins on ``POST /login`` (429 with Retry-After once a client has failed
-    ``login_attempts`` times in the window, even with the right password), and turns away requests
-    to ``/gradio_api/...`` that carry neither a login session nor valid HTTP Basic credentials
-    (some of Gradio's routes, such as ``/gradio_api/cancel``, do not check the login themselves).
-    """
-
-    def __init__(self, app: Any, guards: Guards, chat: Any) -> None:
-        self.app = app
-        self.guards = guards
-        self.chat = chat
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse
-
-        request = Request(scope)
-        path = scope["path"].rstrip("/")
-        client = client_of(request)
-        if path == "/login" and scope["method"] == "POST":
-            wait = self.guards.limits.login_blocked(client)
-            if wait:
-                await JSONResponse(
-                    {"detail": f"too many failed logins; try again in {wait} s"},
-                    status_code=429,
-                    headers={"Retry-After": str(wait)},
-                )(scope, receive, send)
-                return
-            await self.app(scope, receive, self._watch_login(send, client))
-            return
-        if path.startswith("/gradio_api/") and path not in _OPEN_CHAT_PATHS and not self._logged_in(request):
-            await JSONResponse({"detail": "login required"}, status_code=401)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    def _watch_login(self, send: Any, client: str) -> Any:
-        async def watched(message: Any) -> None:
-            if message["type"] == "http.response.start" and message["status"] >= 400:
-                self.guards.limits.login_failed(client)
-            await send(message)
-
-        return watched
-
-    def _logged_in(self, request: Any) -> bool:
-        cookie_id = self.chat.cookie_id
-        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
-            token = request.cookies.get(name)
-            if token and token in self.chat.tokens:
-                return True
-        header = request.headers.get("authorization", "")
-        credentials = self.guards.credentials
-        if header.lower().startswith("basic ") and credentials is not None:
-            try:
-                user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return False
-            return credentials.verify(user, password)
-        return False
 
 
 def prepare_index(desk: Newsdesk) -> None:
@@ -327,6 +271,25 @@ def limit_malloc_arenas() -> None:
             ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
 
 
+def graceful_server(config: Any) -> Any:
+    """A uvicorn server on which SIGTERM and SIGINT take the same path: a graceful shutdown, then back
+    to ``serve`` (which says ``newsdesk: stopped`` and exits 0).
+
+    uvicorn raises the signal again once it has shut down, so SIGTERM would end the process with
+    exit code 143 before ``serve`` could finish, and Ctrl-C would come back as a KeyboardInterrupt.
+    """
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()  # handled here: not raised again after the shutdown
+
+    return GracefulServer(config)
+
+
 def serve(settings: Settings) -> None:
     """Index seeds if needed, load the model, then serve until interrupted or terminated.
 
@@ -350,7 +313,7 @@ def serve(settings: Settings) -> None:
         guards.follower.start()
         print(f"newsdesk: serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
 
-    server = uvicorn.Server(
+    server = graceful_server(
         uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5
         )

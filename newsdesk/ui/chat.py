@@ -14,6 +14,7 @@ import gradio as gr
 
 from newsdesk.rag.llm.generate import final_of
 from newsdesk.rag.types import Answer
+from newsdesk.text import first_unicode_problem, printable
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, busy_answer, client_of
 from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, render_partial
 from newsdesk.wiring import Newsdesk
@@ -42,7 +43,9 @@ def guarded(
     ``client`` is the asking address (None: not counted, e.g. a call from inside the process);
     ``history`` the conversation so far as plain ``{"role", "content"}`` messages.
     """
-    problem = api_input_problem(question, source, since, until)
+    problem = api_input_problem(question, source, since, until) or first_unicode_problem(
+        history, "The conversation"
+    )
     if problem is not None:
         yield busy_answer(str(question)[:300], problem)
         return
@@ -77,6 +80,18 @@ def chat_messages(items: Iterator[str | Answer]) -> Iterator[str]:
         yield render_partial(shown)
 
 
+def echoed(value: Any) -> Any:
+    """``value`` (the chat's history as the client sent it) safe to send back: text that is not valid
+    Unicode has U+FFFD in place of what no encoder takes."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [echoed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: echoed(item) for key, item in value.items()}
+    return value
+
+
 def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
     """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``."""
 
@@ -97,8 +112,8 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
         until: str = "",
         request: gr.Request | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], str]]:
-        shown_question = escape_untrusted(str(message or "").strip()[:300]) or "…"
-        before = [*(history or []), {"role": "user", "content": shown_question}]
+        shown_question = escape_untrusted(printable(str(message or "")).strip()[:300]) or "…"
+        before = [*echoed(history or []), {"role": "user", "content": shown_question}]
         client = client_of(request) if request is not None else None
         items = guarded(
             desk,

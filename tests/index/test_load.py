@@ -237,3 +237,30 @@ def test_published_dates_are_checked_and_date_times_keep_their_day(tmp_path: Pat
         f"{feed}:4: field 'published': '2023-10' is not a date: give YYYY-MM-DD (or an ISO date-time)",
         f"{feed}:5: field 'published': 20231005 is not a date: give YYYY-MM-DD as a string",
     ]
+
+
+MIXED_LINES = [
+    ("The café in Zürich, said Müller.", "utf-8"),
+    ("Le garçon apporta un café crème à la terrasse.", "cp1252"),
+    ("Müller said the café in Zürich would reopen on Monday after the renovation.", "utf-8"),
+]
+
+
+def test_a_file_of_utf8_and_windows_1252_lines_is_decoded_line_by_line(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_bytes(b"\n".join(line.encode(encoding) for line, encoding in MIXED_LINES) + b"\n")
+    result = load_paths([mixed])
+    assert result.problems == []
+    [article] = result.articles
+    assert article.text == "\n".join(line for line, _ in MIXED_LINES) + "\n"
+    assert "Ã" not in article.text and article.title == "The café in Zürich, said Müller."
+
+
+def test_a_mixed_file_whose_other_lines_are_no_text_is_reported_not_indexed(tmp_path: Path) -> None:
+    noise = random.Random(3).randbytes(40).replace(b"\n", b" ")
+    mixed = tmp_path / "mixed-noise.txt"
+    mixed.write_bytes("The café in Zürich, said Müller.\n".encode() + noise + b"\n")
+    result = load_paths([mixed])
+    assert result.articles == []
+    [problem] = result.problems
+    assert problem.reason.startswith("not text"), problem

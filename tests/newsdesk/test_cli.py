@@ -536,3 +536,17 @@ def test_articles_lists_filters_and_deletes_and_a_reindex_brings_an_article_back
     promoted = newsdesk("articles", "--db", db, "--delete", "seed")
     assert "removed: seed" in promoted.stdout and "promoted: copy" in promoted.stdout
     assert set(articles_in(db)) == {"copy", "other-0", f"file://{harbour.resolve()}"}
+
+
+def test_a_file_of_mixed_encodings_answers_the_question_it_holds(tmp_path: Path) -> None:
+    """Issue 20's file: a UTF-8 line, then a Windows-1252 one (it was stored as ``cafÃ© ... MÃ¼ller``)."""
+    article = tmp_path / "zurich.txt"
+    article.write_bytes("The café in Zürich, said Müller.\n".encode() + b"Le gar\xe7on.\n")
+    db = str(tmp_path / "index")
+    indexed = newsdesk("index", str(article), "--db", db)
+    assert indexed.returncode == 0 and "added:" in indexed.stdout, indexed.stdout + indexed.stderr
+    asked = newsdesk("ask", "What did Müller say about the café in Zürich?", "--db", db, "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["abstained"] is False and "The café in Zürich, said Müller." in answer["answer"], answer
+    assert "Ã" not in asked.stdout

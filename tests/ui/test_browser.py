@@ -237,3 +237,52 @@ def test_apostrophes_in_article_text_are_shown_as_apostrophes(chat: ChatPage) ->
     assert "Su-57" in text
     assert "Russia's advanced stealth fighter" in text, text
     assert "&#x27;" not in flat(chat.page.locator(CHAT).inner_text())
+
+
+@pytest.fixture(scope="module")
+def locked_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The same index served again behind a login (an auth file written by `newsdesk passwd`)."""
+    import shutil
+
+    from bench.login_flood import Served, make_auth_file
+
+    work = tmp_path_factory.mktemp("newsdesk-browser-login")
+    shutil.copytree(server.log.parent / "index", work / "index")
+    make_auth_file(work / "users.txt")
+    served = Served(work / "index", work / "users.txt", work / "serve.log")
+    try:
+        served.wait_ready()
+        yield served
+    finally:
+        served.stop()
+
+
+def test_the_login_page_loads_logs_in_and_the_chat_answers_behind_it(
+    locked_server: Any, browser: Any
+) -> None:
+    from bench.login_flood import PASSWORD, USER
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = context.new_page()
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+        page.goto(f"{locked_server.url}/", wait_until="networkidle")
+        password = page.locator("input[type=password]")
+        password.wait_for(state="visible", timeout=30_000)
+        page.locator("input:not([type=password]), textarea").first.fill(USER)
+        password.fill("wrong password")
+        page.get_by_role("button", name=re.compile("login", re.I)).click()
+        page.get_by_text(re.compile("incorrect", re.I)).first.wait_for(state="visible", timeout=30_000)
+        page.locator("input:not([type=password]), textarea").first.fill(USER)
+        password.fill(PASSWORD)
+        page.get_by_role("button", name=re.compile("login", re.I)).click()
+        page.locator("#newsdesk-question textarea").wait_for(state="visible", timeout=60_000)
+        chat = ChatPage.__new__(ChatPage)
+        chat.page, chat.requests = page, []
+        answer = chat.ask("Who is visiting Beijing for security talks?")
+        assert "Shoigu" in answer.inner_text()
+        assert failed == [], failed
+        assert page.locator(ERROR_TOAST).count() == 0
+    finally:
+        context.close()
