@@ -2,7 +2,8 @@
 
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
 contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
-server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``.
+server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``;
+``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
 With users configured, the chat asks for a login and the JSON API wants HTTP Basic credentials;
 failed logins are throttled per client.
 """
@@ -13,6 +14,7 @@ import base64
 import contextlib
 import itertools
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -20,16 +22,22 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
 from newsdesk.config import Settings
+from newsdesk.extras import require_llm_packages
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
+from newsdesk.ui.observe import METRICS_CONTENT_TYPE, AccessLog, configure_logging, log_fields
+from newsdesk.ui.proxy import uvicorn_settings
+from newsdesk.ui.served import served_qa
 from newsdesk.wiring import Newsdesk
+
+_log = logging.getLogger("newsdesk.serve")
 
 _BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves annotations from globals
 
@@ -129,16 +137,18 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
                 headers={"Retry-After": str(wait)},
             )
 
+        qa = served_qa(desk, guards)  # counted in the metrics; no server paths shown
+
         def run() -> dict[str, Any]:
             with guards.gate.slot():
-                return desk.qa.ask(question, source, since, until, history=history).to_dict()
+                return qa.ask(question, source, since, until, history=history).to_dict()
 
         def events() -> Iterator[str]:
             """The answer as server-sent events; holds the admission (and a slot) until it ends."""
             try:
                 with guards.gate.slot():
                     yield ": answering\n\n"  # the slot is taken: the response starts
-                    for item in desk.qa.stream(question, source, since, until, history=history):
+                    for item in qa.stream(question, source, since, until, history=history):
                         if isinstance(item, Answer):
                             yield sse("answer", item.to_dict())
                         else:
@@ -190,6 +200,17 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     async def api_ask_get(request: Request, q: str = "") -> Any:
         return await answer_json(request, q, None, None, None)
 
+    guards.metrics.watch(guards.refusals, guards.gate.stats, desk.store)
+
+    @app.get(
+        "/metrics",
+        dependencies=[] if settings.metrics_open else [Depends(require_login)],
+        include_in_schema=False,
+    )
+    def metrics() -> Response:
+        """Prometheus text format (``newsdesk.ui.observe``); behind the login unless NEWSDESK_METRICS_OPEN."""
+        return Response(guards.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+
     blocks = build_blocks(desk, guards)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
@@ -203,9 +224,12 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         server_port=settings.port,
         footer_links=["api"],
         ssr_mode=False,
+        root_path=settings.root_path or None,
     )
     if credentials is not None:
         mounted.add_middleware(ChatGuard, guards=guards, chat=gradio_app_of(mounted))
+    if settings.access_log:  # added last: the outermost, so it sees every answer, refusals included
+        mounted.add_middleware(AccessLog)
     return mounted
 
 
@@ -291,7 +315,11 @@ def prepare_index(desk: Newsdesk) -> None:
     """On first start with an empty index, index the seed articles; repair the BM25 mirror if needed."""
     if desk.store.count() == 0 and desk.settings.seeds.is_dir():
         report = desk.indexer.index_paths([desk.settings.seeds])
-        print(f"newsdesk: empty index, indexed seeds: {report.summary()}", file=sys.stderr)
+        _log.info(
+            "empty index, indexed seeds: %s",
+            report.summary(),
+            extra=log_fields(seeds=str(desk.settings.seeds), added=len(report.added)),
+        )
     else:
         desk.repair_mirror()
 
@@ -333,6 +361,8 @@ def serve(settings: Settings) -> None:
     SIGTERM and Ctrl-C stop accepting questions, give those in flight a few seconds, then end the
     process whatever its threads are doing.
     """
+    configure_logging()
+    require_llm_packages(settings)  # a missing extra is named before the slow start-up
     limit_malloc_arenas()
     check_port_free(settings.host, settings.port)
     import uvicorn
@@ -348,20 +378,22 @@ def serve(settings: Settings) -> None:
     async def announce() -> None:
         assert guards.follower is not None
         guards.follower.start()
-        print(f"newsdesk: serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5
+        _log.info(
+            "serving on http://%s:%s%s",
+            settings.host,
+            settings.port,
+            settings.root_path,
+            extra=log_fields(trusted_proxies=settings.trusted_proxies, root_path=settings.root_path),
         )
-    )
+
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_settings(settings)))
     try:
         server.run()
     finally:
         guards.follower.stop()
     if not server.started:
         raise ValueError(f"could not start serving on {settings.host}:{settings.port} (see the log above)")
-    print("newsdesk: stopped", file=sys.stderr, flush=True)
+    _log.info("stopped")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # questions still running in worker threads must not keep a stopped server alive

@@ -27,6 +27,7 @@ from newsdesk.config import Settings
 from newsdesk.errors import CredentialsError
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
+from newsdesk.ui.observe import AppMetrics
 
 if TYPE_CHECKING:
     from newsdesk.index.follow import IndexFollower
@@ -142,12 +143,22 @@ class ClientLimits:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._asks = parse(asks) if asks else None
         self._logins = parse(failed_logins) if failed_logins else None
+        self._refused = 0
+        self._refused_lock = threading.Lock()
 
     def ask_allowed(self, client: str) -> int:
         """Count one ask; 0 when allowed, else seconds until the client may ask again."""
         if self._asks is None or self._limiter.hit(self._asks, "ask", client):
             return 0
+        with self._refused_lock:
+            self._refused += 1
         return self._retry_after(self._asks, "ask", client)
+
+    @property
+    def asks_refused(self) -> int:
+        """Asks turned away so far for being over a client's rate (HTTP 429)."""
+        with self._refused_lock:
+            return self._refused
 
     def login_blocked(self, client: str) -> int:
         """Seconds until the client may try to log in again (0: it may now)."""
@@ -251,6 +262,11 @@ class Guards:
     limits: ClientLimits
     credentials: Credentials | None
     follower: IndexFollower | None = None
+    metrics: AppMetrics = field(default_factory=AppMetrics)
+
+    def refusals(self) -> dict[str, int]:
+        """Questions turned away so far, by reason: ``busy`` (HTTP 503), ``rate_limited`` (HTTP 429)."""
+        return {"busy": self.gate.stats()["turned_away"], "rate_limited": self.limits.asks_refused}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Guards:
@@ -267,7 +283,8 @@ def busy_answer(question: str, message: str) -> Answer:
 
 
 def client_of(scope_or_request: Any) -> str:
-    """The client's address (the peer of the connection; put a proxy's own limits in front of it)."""
+    """The client's address: the peer of the connection or, when the peer is a proxy listed in
+    ``NEWSDESK_TRUSTED_PROXIES``, the visitor's address it forwards (``newsdesk.ui.proxy``)."""
     client = getattr(scope_or_request, "client", None)
     return str(client.host) if client is not None and client.host else "unknown"
 
