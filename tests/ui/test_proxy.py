@@ -197,6 +197,16 @@ def test_server_sent_events_pass_through_as_they_are_written(site: Site) -> None
     connection.close()
     assert events.count("delta") >= 2, events
     assert answering_at_first_delta == 1, "the first event arrived only after the answer was complete"
+    assert eventually_idle(site.app.url), "the probe must see the end of answering too"
+
+
+def eventually_idle(app_url: str) -> bool:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if json.loads(urllib.request.urlopen(f"{app_url}/healthz", timeout=30).read())["asking"] == 0:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def ask_until_refused(url: str, source: str, forged: str | None = None) -> list[int]:
