@@ -9,7 +9,7 @@ LOCK ?= requirements.lock
 CONSTRAINTS := $(if $(LOCK),-c $(LOCK))
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS)
 
-.PHONY: setup demo test lint typecheck unit browser-deps lock test-openai-next
+.PHONY: setup demo test lint typecheck unit browser-deps nginx-deps lock test-openai-next
 
 setup: $(STAMP)
 
@@ -46,6 +46,13 @@ browser-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "Install Chromium (e.g. 'sudo apt-get install chromium') for the browser tests"; fi; }
 
+# A real nginx for the reverse-proxy test (tests/ui/test_proxy.py runs deploy/nginx.conf); Debian's package.
+nginx-deps:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "Install nginx (e.g. 'sudo apt-get install nginx') for the reverse-proxy test"; fi; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,7 +65,7 @@ unit: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
 
-test: setup browser-deps lint typecheck unit
+test: setup browser-deps nginx-deps lint typecheck unit
 
 # The generated-answer tests against the newest openai release the ranges allow (the 3.x line, httpx2),
 # then back to the locked version: proof that the code takes both, so the lock can move.

@@ -25,12 +25,14 @@ def settings_from(args: argparse.Namespace) -> Any:
     flags = {
         "db": args.db,
         "chroma_url": getattr(args, "chroma_url", None),
-        "k": getattr(args, "k", None) if getattr(args, "command", "") == "ask" else None,
+        # eval's -k is the depth of its retrieval metrics, not NEWSDESK_K
+        "k": getattr(args, "k", None) if getattr(args, "command", "") in ("ask", "serve") else None,
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
         "auth_file": getattr(args, "auth_file", None),
         "index_wait": getattr(args, "wait", None),
         "llm": getattr(args, "llm", None),
+        "root_path": getattr(args, "root_path", None),
     }
     return Settings(**{name: value for name, value in flags.items() if value is not None})
 
@@ -64,7 +66,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
 
     indexer.on_lock_wait = waiting
-    progress = None if args.quiet else progress_for(sys.stderr)
+    progress = None if args.quiet or args.json else progress_for(sys.stderr)
     try:
         report = indexer.index_paths(
             [Path(p) for p in args.paths], prune=args.prune, progress=progress, dry_run=args.dry_run
@@ -72,16 +74,27 @@ def cmd_index(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    chunks = desk.store.count() if not args.dry_run or desk.store.exists() else 0
+    nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
+    status = 1 if nothing_loaded and report.skipped else 0
+    if args.json:
+        print(json.dumps(index_json(report, desk.store.where, chunks), ensure_ascii=False))
+        return status
     print_changes(report, args.quiet)
     for problem in report.skipped:
         print(f"skipped: {problem}", file=sys.stderr if args.quiet else sys.stdout)
     if args.prune:
         print_prune_notes(report)
     print(f"unchanged: {len(report.unchanged)} article(s)")
-    chunks = desk.store.count() if not args.dry_run or desk.store.exists() else 0
     print(f"index {desk.store.where}: {report.summary()}; {chunks} chunks in all")
-    nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
-    return 1 if nothing_loaded and report.skipped else 0
+    return status
+
+
+def index_json(report: Any, where: str, chunks: int) -> dict[str, Any]:
+    """``index --json``: the run's report, article by article, as one object (README: index --json)."""
+    from dataclasses import asdict
+
+    return {"index": where, **asdict(report), "summary": report.summary(), "chunks": chunks}
 
 
 def print_changes(report: Any, quiet: bool = False) -> None:
@@ -233,9 +246,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from newsdesk.eval import format_report, run_eval, write_predictions
     from newsdesk.eval.baseline import run_baseline
+    from newsdesk.extras import require_extra, require_llm_packages
 
+    if args.baseline:  # named before the eval set is indexed, not after
+        require_extra("baseline", "eval --baseline")
     with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
         settings = eval_settings(args, Path(scratch), f"newsdesk-eval-{uuid.uuid4().hex[:12]}")
+        require_llm_packages(settings)
         metrics, records, _ = run_eval(Path(args.dir), settings, k=args.k or 10, limit=args.limit)
         if args.predictions:
             write_predictions(Path(args.predictions), records)
@@ -340,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_index.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p_index.add_argument(
+        "--json", action="store_true", help="print one JSON object: the run's report (see README)"
+    )
+    p_index.add_argument(
         "--wait",
         type=float,
         metavar="SECONDS",
@@ -350,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_ask = with_llm(with_db(sub.add_parser("ask", help="answer one question on the terminal")))
     p_ask.add_argument("question")
-    p_ask.add_argument("-k", type=int, help="passages to retrieve (default: 5)")
+    p_ask.add_argument("-k", "--k", type=int, help="passages to retrieve (default: 5, or NEWSDESK_K)")
     p_ask.add_argument("--json", action="store_true", help="print one JSON object (see README)")
     p_ask.add_argument(
         "--stream",
@@ -397,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--chroma-url", help="index the eval set into a new collection of its own on this Chroma server"
     )
     p_eval.add_argument("dir", help="folder with articles.jsonl and questions.jsonl")
-    p_eval.add_argument("--k", type=int, help="depth of the retrieval metrics (default: 10)")
+    p_eval.add_argument("-k", "--k", type=int, help="depth of the retrieval metrics (default: 10)")
     p_eval.add_argument("--limit", type=int, help="only the first N questions")
     p_eval.add_argument("--predictions", help="write one JSON line per question to this file")
     p_eval.add_argument("--baseline", action="store_true", help="also run the plain LangChain pipeline")
@@ -405,10 +425,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.set_defaults(run=cmd_eval)
 
     p_serve = with_llm(
-        with_db(sub.add_parser("serve", help="start the chat app (indexes seeds/ into an empty index)"))
+        with_db(
+            sub.add_parser("serve", help="start the chat app (indexes the demo articles into an empty index)")
+        )
     )
     p_serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p_serve.add_argument("--port", type=int, help="port (default: 7860)")
+    p_serve.add_argument(
+        "-k", "--k", type=int, help="passages retrieved per question (default: 5, or NEWSDESK_K)"
+    )
+    p_serve.add_argument(
+        "--root-path",
+        metavar="PREFIX",
+        help="URL prefix the app is served under behind a reverse proxy, e.g. /newsdesk "
+        "(or NEWSDESK_ROOT_PATH; see docs/deploy.md)",
+    )
     p_serve.add_argument(
         "--auth-file",
         type=Path,

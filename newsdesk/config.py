@@ -14,7 +14,16 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout's root when Newsdesk runs from one (tests, benchmarks); the package itself never needs it."""
 DEFAULT_COLLECTION = "newsdesk-chunks"
+
+
+def packaged_seeds() -> Path:
+    """The demo articles shipped inside the package (``newsdesk/seeds/``), wherever it is installed,
+    so that ``newsdesk serve`` has something to answer from in any folder."""
+    from importlib.resources import files
+
+    return Path(str(files("newsdesk").joinpath("seeds")))
 
 
 class Settings(BaseSettings):
@@ -152,7 +161,34 @@ class Settings(BaseSettings):
     refresh_seconds: float = Field(
         5.0, gt=0, description="How often the app looks for articles indexed by other processes. Default: 5"
     )
-    seeds: Path = Field(REPO_ROOT / "seeds", description="Articles indexed on first start. Default: seeds/")
+    seeds: Path = Field(
+        default_factory=packaged_seeds,
+        description="Articles indexed on first start with an empty index. Default: the demo articles "
+        "shipped in the package (newsdesk/seeds/)",
+    )
+    root_path: str = Field(
+        "",
+        description="URL prefix the app is served under behind a reverse proxy that strips it (e.g. "
+        "/newsdesk). Default: none (served at /)",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+        "(and X-Forwarded-Proto) is believed, e.g. 127.0.0.1 or 10.0.0.0/8; a request from anyone "
+        "else is known by its own address. Default: none (X-Forwarded-For is ignored)",
+    )
+    access_log: bool = Field(
+        True, description="One JSON line per request on stderr (the 'newsdesk.access' logger). Default: true"
+    )
+    metrics_open: bool = Field(
+        False,
+        description="Serve GET /metrics without a login even when the app requires one. Default: false",
+    )
+    show_paths: bool = Field(
+        False,
+        description="Show visitors of the app the full file:// links (server paths) of file-indexed "
+        "articles; otherwise they see the file's name. Default: false",
+    )
 
     # Generated answers (optional): a language model writes the answer, every sentence checked
     # against the passage it cites (newsdesk.rag.llm; README: Generated answers).
@@ -250,6 +286,31 @@ class Settings(BaseSettings):
         if self.chroma_url:
             return self.home / "mirrors" / f"{_slug(self.chroma_url)}-{self.collection}.sqlite"
         return self.index_dir / "lexical.sqlite"
+
+    @field_validator("root_path")
+    @classmethod
+    def _root_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (not value.startswith("/") or any(c in value for c in "?#% \t")):
+            raise ValueError("use a URL path such as /newsdesk (no query, no spaces)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        for name in names:
+            if name == "*":  # uvicorn would then believe the left-most address, which visitors write
+                raise ValueError("'*' would let every visitor choose its own address; list the proxies")
+            try:
+                ipaddress.ip_network(name, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{name!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8)"
+                ) from None
+        return ",".join(names)
 
     @field_validator("rate_limit", "login_attempts", "login_attempts_per_user")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from newsdesk.config import Settings
+from newsdesk.extras import require_llm_packages
 from newsdesk.index.embed import Embedder, OnnxEmbedder, available_cores
 from newsdesk.index.indexer import Indexer
 from newsdesk.index.lock import IndexBusy, index_lock
@@ -84,6 +85,7 @@ class Newsdesk:
     @cached_property
     def qa(self) -> NewsdeskQA:
         s = self.settings
+        require_llm_packages(s)  # a missing extra is named now, not at the first question
         retriever = NewsRetriever(
             store=self.store,
             embedder=self.embedder,

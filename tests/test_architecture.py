@@ -1,7 +1,8 @@
 """The shape of the package: one top-level package, layers that only import downwards, no circles.
 
-Layers, lowest first: shared rules (config, errors, offline, text, dates) < ``index`` (write path)
-< ``rag`` (read path) < ``wiring`` (builds both from settings) < ``eval`` and ``ui`` < ``cli``.
+Layers, lowest first: shared rules (config, errors, offline, text, dates, extras) < ``index`` (write
+path) < ``rag`` (read path) < ``wiring`` (builds both from settings) < ``eval`` and ``ui`` < ``cli``
+(and ``python -m newsdesk``).
 What two layers share lives below both.
 """
 
@@ -17,12 +18,20 @@ from newsdesk.config import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "newsdesk"
 LAYERS = [
-    ("newsdesk", "newsdesk.config", "newsdesk.errors", "newsdesk.offline", "newsdesk.text", "newsdesk.dates"),
+    (
+        "newsdesk",
+        "newsdesk.config",
+        "newsdesk.errors",
+        "newsdesk.offline",
+        "newsdesk.text",
+        "newsdesk.dates",
+        "newsdesk.extras",
+    ),
     ("newsdesk.index",),
     ("newsdesk.rag",),
     ("newsdesk.wiring",),
     ("newsdesk.eval", "newsdesk.ui"),
-    ("newsdesk.cli",),
+    ("newsdesk.cli", "newsdesk.__main__"),
 ]
 
 
@@ -146,3 +155,5 @@ def test_the_wheel_installs_one_top_level_package_and_the_command(tmp_path: Path
     assert any(name.startswith("newsdesk/rag/") for name in names)
     assert any(name.startswith("newsdesk/ui/") for name in names)
     assert "newsdesk/rag/answer/model.json" in names  # the answer step's fitted numbers ship with it
+    assert "newsdesk/seeds/china-russia-security-talks.txt" in names  # the demo articles too
+    assert "newsdesk/__main__.py" in names  # python -m newsdesk

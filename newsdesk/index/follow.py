@@ -7,13 +7,15 @@ refresh: it reads from the view it started with, old or new (``ChunkStore.readin
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newsdesk.index.store import ChunkStore
+
+_log = logging.getLogger("newsdesk.follow")
 
 FULL_COMPARE_EVERY = 12
 """With a Chroma server, ticks between full comparisons of the id sets (others compare counts)."""
@@ -63,7 +65,7 @@ class IndexFollower:
                 self.last_error = ""
             except Exception as error:  # keep serving from the current view; the next tick tries again
                 self.last_error = f"{type(error).__name__}: {error}"
-                print(f"newsdesk: index refresh failed: {self.last_error}", file=sys.stderr, flush=True)
+                _log.warning("index refresh failed: %s", self.last_error)
             self.refreshed = datetime.now(UTC).isoformat(timespec="seconds")
 
     def check(self, seen: float | None, full: bool = False) -> float | None:
@@ -77,5 +79,5 @@ class IndexFollower:
             store.refresh_view()
             took = time.monotonic() - started
             if took > self.every_seconds:
-                print(f"newsdesk: refreshing the index view took {took:.1f} s", file=sys.stderr, flush=True)
+                _log.warning("refreshing the index view took %.1f s", took)
         return version

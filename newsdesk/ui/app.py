@@ -2,7 +2,8 @@
 
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
 contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
-server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``.
+server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``;
+``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
 With users configured, every route but the login page and ``/healthz`` wants a login
 (``newsdesk.ui.guard.Login``: the chat's session cookie, HTTP Basic, or a Bearer token), failed logins
 are throttled per client address and user name; Gradio's upload route is closed unless
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from newsdesk.config import Settings
+from newsdesk.extras import require_llm_packages
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
@@ -41,7 +44,12 @@ from newsdesk.ui.guard import (
     api_input_problem,
     client_of,
 )
+from newsdesk.ui.observe import METRICS_CONTENT_TYPE, AccessLog, configure_logging, log_fields
+from newsdesk.ui.proxy import uvicorn_settings
+from newsdesk.ui.served import served_qa
 from newsdesk.wiring import Newsdesk
+
+_log = logging.getLogger("newsdesk.serve")
 
 
 class Turn(BaseModel):
@@ -128,16 +136,18 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
                 headers={"Retry-After": str(wait)},
             )
 
+        qa = served_qa(desk, guards)  # counted in the metrics; no server paths shown
+
         def run() -> dict[str, Any]:
             with guards.gate.slot():
-                return desk.qa.ask(question, source, since, until, history=history).to_dict()
+                return qa.ask(question, source, since, until, history=history).to_dict()
 
         def events() -> Iterator[str]:
             """The answer as server-sent events; holds the admission (and a slot) until it ends."""
             try:
                 with guards.gate.slot():
                     yield ": answering\n\n"  # the slot is taken: the response starts
-                    for item in desk.qa.stream(question, source, since, until, history=history):
+                    for item in qa.stream(question, source, since, until, history=history):
                         if isinstance(item, Answer):
                             yield sse("answer", item.to_dict())
                         else:
@@ -189,6 +199,17 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     async def api_ask_get(request: Request, q: str = "") -> Any:
         return await answer_json(request, q, None, None, None)
 
+    guards.metrics.watch(guards.refusals, guards.gate.stats, desk.store)
+
+    @app.get(
+        "/metrics",
+        include_in_schema=False,
+    )
+    def metrics() -> Response:
+        """Prometheus text format (``newsdesk.ui.observe``); behind the login (``LoginGuard``) unless
+        NEWSDESK_METRICS_OPEN."""
+        return Response(guards.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+
     blocks = build_blocks(desk, guards)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
@@ -205,16 +226,26 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         footer_links=["api"],
         ssr_mode=False,
         max_file_size=settings.upload_max_bytes or None,
+        root_path=settings.root_path or None,
     )
     chat = gradio_app_of(mounted)
-    # The last added runs first: the login, then the chat page's schema, then the upload limit.
+    # The last added runs first: the access log, the login, then the chat page's schema, then the
+    # upload limit.
     mounted.add_middleware(
         UploadGuard, max_bytes=settings.upload_max_bytes, upload_dir=Path(chat.uploaded_file_dir)
     )
     if login is not None:
         if not settings.api_docs_public:
             mounted.add_middleware(SchemaHiddenBeforeLogin, login=login)
-        mounted.add_middleware(LoginGuard, login=login, chat=chat, docs_public=settings.api_docs_public)
+        mounted.add_middleware(
+            LoginGuard,
+            login=login,
+            chat=chat,
+            docs_public=settings.api_docs_public,
+            metrics_public=settings.metrics_open,
+        )
+    if settings.access_log:  # added last: the outermost, so it sees every answer, refusals included
+        mounted.add_middleware(AccessLog)
     return mounted
 
 
@@ -235,7 +266,11 @@ def prepare_index(desk: Newsdesk) -> None:
     """On first start with an empty index, index the seed articles; repair the BM25 mirror if needed."""
     if desk.store.count() == 0 and desk.settings.seeds.is_dir():
         report = desk.indexer.index_paths([desk.settings.seeds])
-        print(f"newsdesk: empty index, indexed seeds: {report.summary()}", file=sys.stderr)
+        _log.info(
+            "empty index, indexed seeds: %s",
+            report.summary(),
+            extra=log_fields(seeds=str(desk.settings.seeds), added=len(report.added)),
+        )
     else:
         desk.repair_mirror()
 
@@ -296,6 +331,8 @@ def serve(settings: Settings) -> None:
     SIGTERM and Ctrl-C stop accepting questions, give those in flight a few seconds, then end the
     process whatever its threads are doing.
     """
+    configure_logging()
+    require_llm_packages(settings)  # a missing extra is named before the slow start-up
     limit_malloc_arenas()
     check_port_free(settings.host, settings.port)
     import uvicorn
@@ -311,20 +348,22 @@ def serve(settings: Settings) -> None:
     async def announce() -> None:
         assert guards.follower is not None
         guards.follower.start()
-        print(f"newsdesk: serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-
-    server = graceful_server(
-        uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5
+        _log.info(
+            "newsdesk: serving on http://%s:%s%s",
+            settings.host,
+            settings.port,
+            settings.root_path,
+            extra=log_fields(trusted_proxies=settings.trusted_proxies, root_path=settings.root_path),
         )
-    )
+
+    server = graceful_server(uvicorn.Config(app, **uvicorn_settings(settings)))
     try:
         server.run()
     finally:
         guards.follower.stop()
     if not server.started:
         raise ValueError(f"could not start serving on {settings.host}:{settings.port} (see the log above)")
-    print("newsdesk: stopped", file=sys.stderr, flush=True)
+    _log.info("newsdesk: stopped")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # questions still running in worker threads must not keep a stopped server alive

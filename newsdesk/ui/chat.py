@@ -17,6 +17,7 @@ from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem, printable
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, busy_answer, client_of
 from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, render_partial
+from newsdesk.ui.served import served_qa
 from newsdesk.wiring import Newsdesk
 
 EXAMPLE_QUESTIONS = [
@@ -60,10 +61,11 @@ def guarded(
                 "since": since or None,
                 "until": until or None,
             }
+            qa = served_qa(desk, guards)  # counted in the metrics; no server paths shown
             if stream:
-                yield from desk.qa.stream(question or "", **filters, history=history or None)
+                yield from qa.stream(question or "", **filters, history=history or None)
             else:
-                yield desk.qa.ask(question or "", **filters, history=history or None)
+                yield qa.ask(question or "", **filters, history=history or None)
     except Busy as busy:
         yield busy_answer(question, str(busy))
 

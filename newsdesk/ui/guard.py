@@ -33,7 +33,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ from newsdesk.errors import CredentialsError
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem, printable
+from newsdesk.ui.observe import AppMetrics
 
 if TYPE_CHECKING:
     from newsdesk.index.follow import IndexFollower
@@ -165,12 +166,22 @@ class ClientLimits:
         self._user_logins = parse(failed_logins_per_user) if failed_logins_per_user else None
         self._pending: Counter[tuple[str, str | None]] = Counter()
         self._lock = threading.Lock()
+        self._refused = 0
+        self._refused_lock = threading.Lock()
 
     def ask_allowed(self, client: str) -> int:
         """Count one ask; 0 when allowed, else seconds until the client may ask again."""
         if self._asks is None or self._limiter.hit(self._asks, "ask", client):
             return 0
+        with self._refused_lock:
+            self._refused += 1
         return self._retry_after(self._asks, "ask", client)
+
+    @property
+    def asks_refused(self) -> int:
+        """Asks turned away so far for being over a client's rate (HTTP 429)."""
+        with self._refused_lock:
+            return self._refused
 
     def login_blocked(self, client: str, user: str | None = None) -> int:
         """Seconds until the client (or anyone, as ``user``) may try to log in again (0: it may now).
@@ -519,14 +530,27 @@ API_DOC_PATHS = frozenset(
     | {"/gradio_api/info", "/gradio_api/openapi.json", "/api/docs/oauth2-redirect"}
 )
 """The API's descriptions: behind the login unless ``NEWSDESK_API_DOCS_PUBLIC`` opens them."""
+METRICS_PATH = "/metrics"
+"""Prometheus metrics: behind the login unless ``NEWSDESK_METRICS_OPEN`` opens them."""
 
 
-def is_open_path(path: str, docs_public: bool) -> bool:
+def is_open_path(path: str, docs_public: bool, metrics_public: bool = False) -> bool:
     """True for a path that answers without a login; every other path wants one (deny by default)."""
     bare = path.rstrip("/") or "/"
     if bare in CHAT_PAGE_PATHS or path.startswith(CHAT_PAGE_PREFIXES):
         return True
+    if metrics_public and bare == METRICS_PATH:
+        return True
     return docs_public and bare in API_DOC_PATHS
+
+
+def app_path(scope: MutableMapping[str, Any]) -> str:
+    """The request's path inside the app: behind a proxy's sub-path (``NEWSDESK_ROOT_PATH``) the scope's
+    path may carry the prefix, which no rule about the app's own routes should have to know."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", "") or "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :] or "/"
+    return path
 
 
 Asgi = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
@@ -540,11 +564,14 @@ class LoginGuard:
     password is never told apart from a wrong one by a second, different refusal).
     """
 
-    def __init__(self, app: Asgi, login: Login, chat: Any, docs_public: bool = False) -> None:
+    def __init__(
+        self, app: Asgi, login: Login, chat: Any, docs_public: bool = False, metrics_public: bool = False
+    ) -> None:
         self.app = app
         self.login = login
         self.chat = chat
         self.docs_public = docs_public
+        self.metrics_public = metrics_public
         self._session_of_user: dict[str, str] = {}
         login.sessions = lambda token: chat.tokens.get(token)
         login.session_cookies = (f"access-token-{chat.cookie_id}", f"access-token-unsecure-{chat.cookie_id}")
@@ -553,8 +580,7 @@ class LoginGuard:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        if is_open_path(path, self.docs_public):
+        if is_open_path(app_path(scope), self.docs_public, self.metrics_public):
             with self.login.client_context(client_of(scope)):
                 await self.app(scope, receive, send)
             return
@@ -607,7 +633,7 @@ class SchemaHiddenBeforeLogin:
         self.login = login
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/" or self._has_session(scope):
+        if scope["type"] != "http" or app_path(scope) != "/" or self._has_session(scope):
             await self.app(scope, receive, send)
             return
         plain = [(k, v) for k, v in scope.get("headers", []) if k != b"accept-encoding"]  # no brotli
@@ -656,7 +682,7 @@ class UploadGuard:
         self.upload_dir = upload_dir
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not (scope["path"].rstrip("/") or "/").startswith(UPLOAD_PATHS):
+        if scope["type"] != "http" or not (app_path(scope).rstrip("/") or "/").startswith(UPLOAD_PATHS):
             await self.app(scope, receive, send)
             return
         from starlette.datastructures import Headers
@@ -668,7 +694,7 @@ class UploadGuard:
         if self.max_bytes <= 0:
             await refuse(404, "Not Found")
             return
-        if scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/upload"):
+        if scope["method"] != "POST" or not app_path(scope).rstrip("/").endswith("/upload"):
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")
@@ -733,10 +759,15 @@ class Guards:
     credentials: Credentials | None
     follower: IndexFollower | None = None
     login: Login | None = None
+    metrics: AppMetrics = field(default_factory=AppMetrics)
 
     def __post_init__(self) -> None:
         if self.login is None and self.credentials is not None:
             self.login = Login(self.credentials, self.limits)
+
+    def refusals(self) -> dict[str, int]:
+        """Questions turned away so far, by reason: ``busy`` (HTTP 503), ``rate_limited`` (HTTP 429)."""
+        return {"busy": self.gate.stats()["turned_away"], "rate_limited": self.limits.asks_refused}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Guards:
@@ -755,8 +786,10 @@ def busy_answer(question: str, message: str) -> Answer:
 
 
 def client_of(scope_or_request: Any) -> str:
-    """The client's address (the peer of the connection; put a proxy's own limits in front of it),
-    from an ASGI scope, a Starlette request or a Gradio request: the one place that decides it."""
+    """The client's address, from an ASGI scope, a Starlette request or a Gradio request: the one place
+    that decides it. It is the peer of the connection or, when the peer is a proxy listed in
+    ``NEWSDESK_TRUSTED_PROXIES``, the visitor's address that proxy forwards (uvicorn rewrites the
+    scope's client before the app sees it: ``newsdesk.ui.proxy``)."""
     if isinstance(scope_or_request, Mapping):  # a scope, or a Starlette request (a mapping of its scope)
         client = scope_or_request.get("client")
     else:

