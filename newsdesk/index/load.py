@@ -352,60 +352,25 @@ def load_markdown(path: Path, text: str) -> Article:
     return Article(id=article_id_for(path), title=title, text=text, url=file_url(path))
 
 
-_HTML_BLOCKS = [
-    "p",
-    "div",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "pre",
-    "table",
-    "tr",
-    "td",
-    "th",
-    "figcaption",
-    "main",
-    "aside",
-    "nav",
-]
-
-
 def load_html(path: Path, text: str) -> Article:
-    """HTML: visible text only (no script, style or markup); title from <title> or <h1>."""
-    from bs4 import BeautifulSoup
+    """A news page: the article's own text, its headline apart, and the page's metadata
+    (``index/pages.py``); menus, banners, related links, comments and footers are left out. The
+    page's canonical URL, when it gives one, is the article's link."""
+    from newsdesk.index.pages import NoArticleText, extract_page
 
-    soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe", "object"]):
-        if tag.name == "head":
-            continue
-        tag.decompose()
-    title_tag = soup.find("title") or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    if soup.head is not None:
-        soup.head.decompose()
-    body = soup.body or soup
-    for tag in body.find_all(_HTML_BLOCKS):
-        tag.insert_after("\n")
-    for br in body.find_all("br"):
-        br.replace_with("\n")
-    blocks = [" ".join(chunk.split()) for chunk in body.get_text().split("\n")]
-    visible = "\n".join(block for block in blocks if block)
-    if not visible.strip():
-        raise UnreadableFile("HTML file has no visible text")
-    if not title:
-        title = visible.splitlines()[0][:200]
-    return Article(id=article_id_for(path), title=title, text=visible, url=file_url(path))
+    try:
+        page = extract_page(text)
+    except NoArticleText as error:
+        raise UnreadableFile(str(error)) from None
+    return Article(
+        id=article_id_for(path),
+        title=page.title or page.text.splitlines()[0][:200],
+        text=page.text,
+        url=page.url or file_url(path),
+        published=page.published,
+        source=page.source,
+        author=page.author,
+    )
 
 
 def load_jsonl(path: Path, lines: Iterable[str | UnreadableFile], result: LoadResult) -> None:
