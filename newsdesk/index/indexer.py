@@ -85,6 +85,10 @@ class IndexReport:
     elsewhere: int = 0
     unknown: list[str] = field(default_factory=list)
     dry_run: bool = False
+    undated: int = 0
+    """Articles read in this run with no published day: ``--since``/``--until`` never match them."""
+    no_outlet: int = 0
+    """Articles read in this run with no outlet: ``--source`` never matches them."""
 
     def summary(self) -> str:
         new_duplicates = sum(1 for d in self.duplicates if d.new)
@@ -94,6 +98,11 @@ class IndexReport:
             f"skipped {len(self.skipped)}, removed {len(self.removed)} "
             f"({self.chunks_written} chunks written)"
         )
+        if self.undated or self.no_outlet:
+            text += (
+                f"; {self.undated} without a date, {self.no_outlet} without an outlet "
+                "(--since/--until and --source cannot see them)"
+            )
         return f"dry run, nothing written: would have {text}" if self.dry_run else text
 
 
@@ -196,6 +205,8 @@ class Indexer:
         if dry_run and not self.store.exists():  # a preview creates no index: all would be new
             loaded = load_paths(paths)
             report = IndexReport(skipped=loaded.problems, dry_run=True)
+            report.undated = sum(1 for a in loaded.articles if not a.published)
+            report.no_outlet = sum(1 for a in loaded.articles if not a.source)
             for article in loaded.articles:
                 if article.id in report.added:
                     where = article.origin or article.url or article.id
@@ -286,6 +297,8 @@ class Indexer:
                 continue
             unique[article.id] = article
         ordered = list(unique.values())
+        report.undated = sum(1 for a in ordered if not a.published)
+        report.no_outlet = sum(1 for a in ordered if not a.source)
         self._origins = {a.id: a.origin for a in ordered if a.origin}
         dedup = self._open_dedup()
         try:
