@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,10 +65,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
 
     indexer.on_lock_wait = waiting
+    fetched = fetch_sources(desk.settings, args.paths, args.quiet)
+    paths = [Path(p) for p in args.paths if p not in fetched.sources]
     progress = None if args.quiet else progress_for(sys.stderr)
     try:
         report = indexer.index_paths(
-            [Path(p) for p in args.paths], prune=args.prune, progress=progress, dry_run=args.dry_run
+            paths, prune=args.prune, progress=progress, dry_run=args.dry_run, fetched=fetched.result
         )
     finally:
         if progress is not None:
@@ -82,6 +85,34 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"index {desk.store.where}: {report.summary()}; {chunks} chunks in all")
     nothing_loaded = not (report.added or report.updated or report.unchanged or report.duplicates)
     return 1 if nothing_loaded and report.skipped else 0
+
+
+@dataclass
+class Fetched:
+    """What ``index`` read from the web (and local feed files) before taking the writer's lock."""
+
+    sources: list[str]
+    result: Any
+
+
+def fetch_sources(settings: Any, arguments: Sequence[str], quiet: bool) -> Fetched:
+    """Read the URLs (pages, feeds) and feed files among ``arguments``; network time is spent before
+    the writer's lock is taken, so other writers are not held up by a slow site."""
+    from newsdesk.index.feeds import SourceLoader, is_feed_file, is_url
+
+    sources = [a for a in arguments if is_url(a) or is_feed_file(Path(a))]
+    if not sources:
+        return Fetched([], None)
+    from newsdesk.index.fetch import fetcher_for
+
+    fetcher = fetcher_for(settings)
+    try:
+        result = SourceLoader(fetcher).load(sources)
+    finally:
+        fetcher.close()
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr if quiet else sys.stdout)
+    return Fetched(sources, result)
 
 
 def print_changes(report: Any, quiet: bool = False) -> None:
@@ -327,8 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--chroma-url", help="use a Chroma server http://host:port (or NEWSDESK_CHROMA_URL)")
         return p
 
-    p_index = with_db(sub.add_parser("index", help="add or update articles from files and folders"))
-    p_index.add_argument("paths", nargs="+", help=".txt, .md, .html, .jsonl files, or folders of them")
+    p_index = with_db(
+        sub.add_parser("index", help="add or update articles from files, folders, URLs and feeds")
+    )
+    p_index.add_argument(
+        "paths",
+        nargs="+",
+        help=".txt, .md, .html, .jsonl files or folders of them; http(s) URLs of news pages or of RSS/Atom "
+        "feeds; .rss, .atom, .xml feed files (each entry's page is fetched)",
+    )
     p_index.add_argument(
         "--prune",
         action="store_true",

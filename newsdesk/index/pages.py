@@ -13,6 +13,7 @@ from OpenGraph, JSON-LD (``NewsArticle``) and ``<time>``. On top of it, two rule
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +138,10 @@ def extract_page(html: str, url: str = "") -> Page:
     """
     import trafilatura
 
+    # trafilatura logs what it discards at ERROR; the caller reports the page itself (by name or URL).
+    quiet = logging.getLogger("trafilatura")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     document: Any = trafilatura.bare_extraction(
         html,
         url=url or None,
