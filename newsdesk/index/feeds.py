@@ -160,13 +160,13 @@ class SourceLoader:
                 self._load_url(source, result)
             else:
                 self._load_feed_file(Path(source), result)
-        result.articles = self._once_each(result.articles, result)
+        result.articles = self.once_each(result.articles, result)
         return result
 
     def feed_articles(self, feed: Feed, entries: Iterable[FeedEntry], result: SourceResult) -> None:
         """The articles of some of a feed's entries (all new ones, for a watch round)."""
         for entry in entries:
-            article = self._entry_article(feed, entry, result)
+            article = self.entry_article(feed, entry, result)
             if article is not None:
                 result.articles.append(article)
 
@@ -211,7 +211,7 @@ class SourceLoader:
             author=page.author,
         )
 
-    def _entry_article(self, feed: Feed, entry: FeedEntry, result: SourceResult) -> Article | None:
+    def entry_article(self, feed: Feed, entry: FeedEntry, result: SourceResult) -> Article | None:
         """The entry's page, else its own content (said in ``notes``), else a problem."""
         where = entry.link or entry.key
         why = "the entry has no link"
@@ -248,7 +248,7 @@ class SourceLoader:
         )
 
     @staticmethod
-    def _once_each(articles: list[Article], result: SourceResult) -> list[Article]:
+    def once_each(articles: list[Article], result: SourceResult) -> list[Article]:
         """Each canonical URL once: the first one read is kept, the others are noted."""
         seen: dict[str, Article] = {}
         for article in articles:
