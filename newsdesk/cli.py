@@ -319,6 +319,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     watcher = Watcher(feeds, desk.indexer, fetcher_for(settings), FeedState(state_path(settings)))
     failed_last = [False]
 
+    def chunks() -> int:
+        return desk.store.count() if desk.store.exists() else 0  # a first round that failed made no index
+
     def on_round(number: int, outcome: list[Any]) -> None:
         for feed in outcome:
             print(f"round {number}: {feed.url}: {feed.result}", flush=True)
@@ -335,7 +338,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         )
         print(
             f"round {number} done at {time.strftime('%H:%M:%S')}: {ok} of {len(outcome)} feed(s) polled, "
-            f"{len(outcome) - ok} failed (polled again next round); {desk.store.count()} chunks in all{more}",
+            f"{len(outcome) - ok} failed (polled again next round); {chunks()} chunks in all{more}",
             flush=True,
         )
         failed_last[0] = ok == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,6 +31,25 @@ class Route:
 class Seen:
     path: str
     headers: dict[str, str]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up early (a timeout, a size bound) is what the tests provoke: not an error."""
+
+
+def rss(title: str, items: list[dict[str, str]]) -> str:
+    """An RSS 2.0 feed whose items have the given elements (title, link, guid, pubDate, description)."""
+
+    def item(fields: dict[str, str]) -> str:
+        return "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in fields.items()) + "</item>"
+
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://example.org/</link><description>d</description>"
+        + "".join(item(i) for i in items)
+        + "</channel></rss>"
+    )
 
 
 class NewsServer:
@@ -93,7 +111,7 @@ class NewsServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer((host, self.port), Handler)
+        self.httpd = _QuietServer((host, self.port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -116,8 +134,3 @@ class NewsServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-def serving(host: str = "127.0.0.1") -> Iterator[NewsServer]:
-    with NewsServer(host) as server:
-        yield server

@@ -12,21 +12,9 @@ import pytest
 from newsdesk.config import REPO_ROOT
 from newsdesk.index.feeds import NotAFeed, SourceLoader, entry_day, looks_like_feed, parse_feed
 from newsdesk.index.fetch import Fetcher
-from tests.index.news_server import NewsServer
+from tests.index.news_server import NewsServer, rss
 
 PAGES = REPO_ROOT / "bench" / "pages"
-
-
-def rss(title: str, items: list[dict[str, str]]) -> str:
-    def item(fields: dict[str, str]) -> str:
-        return "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in fields.items()) + "</item>"
-
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
-        f"<title>{title}</title><link>https://example.org/</link><description>d</description>"
-        + "".join(item(i) for i in items)
-        + "</channel></rss>"
-    )
 
 
 def atom(title: str, entries: list[dict[str, str]]) -> str:

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.config import REPO_ROOT
-from tests.index.news_server import NewsServer
-from tests.index.test_feeds import rss
+from tests.index.news_server import NewsServer, rss
 from tests.support import run_newsdesk
 
 PAGES = REPO_ROOT / "bench" / "pages"

@@ -14,8 +14,7 @@ from newsdesk.config import REPO_ROOT, Settings
 from newsdesk.index.fetch import Fetcher
 from newsdesk.index.watch import FeedState, Watcher, state_path, watched_feeds
 from newsdesk.wiring import Newsdesk
-from tests.index.news_server import NewsServer
-from tests.index.test_feeds import rss
+from tests.index.news_server import NewsServer, rss
 from tests.support import run_newsdesk
 
 EMBEDDED = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
@@ -150,3 +149,14 @@ def test_newsdesk_watch_reports_each_round_and_stops_after_rounds(server: NewsSe
     settings = Settings(db=f"{tmp_path}/index", home=f"{tmp_path}")  # type: ignore[arg-type]
     [status] = watched_feeds(settings)
     assert (status.url, status.result, status.ok) == (feed, "not modified", True)
+
+
+def test_newsdesk_watch_exits_1_when_every_feed_failed_and_says_so(
+    server: NewsServer, tmp_path: Path
+) -> None:
+    env = {"NEWSDESK_FETCH_ALLOW": "127.0.0.1", "NEWSDESK_FETCH_RETRIES": "0", "NEWSDESK_HOME": f"{tmp_path}"}
+    missing = server.url("/missing.xml")
+    done = run_newsdesk("watch", missing, "--rounds", "1", "--db", f"{tmp_path}/index", env=env)
+    assert done.returncode == 1, done.stderr
+    assert f"round 1: {missing}: failed: HTTP 404" in done.stdout.splitlines()
+    assert "0 of 1 feed(s) polled, 1 failed (polled again next round); 0 chunks in all" in done.stdout
