@@ -5,6 +5,7 @@ a real index)."""
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from newsdesk.config import REPO_ROOT, Settings
 from newsdesk.index.fetch import Fetcher
-from newsdesk.index.watch import FeedState, Watcher, state_path, watched_feeds
+from newsdesk.index.watch import FeedState, Watcher, state_path, watch_in_background, watched_feeds
 from newsdesk.wiring import Newsdesk
 from tests.index.news_server import NewsServer, rss
 from tests.support import run_newsdesk
@@ -160,3 +161,28 @@ def test_newsdesk_watch_exits_1_when_every_feed_failed_and_says_so(
     assert done.returncode == 1, done.stderr
     assert f"round 1: {missing}: failed: HTTP 404" in done.stdout.splitlines()
     assert "0 of 1 feed(s) polled, 1 failed (polled again next round); 0 chunks in all" in done.stdout
+
+
+@EMBEDDED
+def test_the_apps_background_watcher_indexes_on_its_own_thread_and_stops_when_told(
+    server: NewsServer, make_desk: Callable[..., Newsdesk]
+) -> None:
+    server.serve("/cup", page("cup-final"))
+    feed = server.serve("/feed.xml", rss("Sport", [{"title": "Cup", "link": server.url("/cup")}]))
+    desk = make_desk(watch_feeds=feed, watch_every="1h")
+    lines: list[str] = []
+    stop = watch_in_background(
+        watcher_for(desk, desk.settings.watched_feeds), desk.settings.watch_seconds, lines.append
+    )
+    deadline = time.monotonic() + 120
+    while not lines and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stop.set()
+    assert lines == [
+        f"watch round 1: {feed}: 1 new or changed of 1 entries: added 1, updated 0, unchanged 0, duplicates 0"
+    ]
+    [status] = watched_feeds(desk.settings)
+    assert status.ok and status.result == lines[0].split(f"{feed}: ", 1)[1]
+    assert [a.metadata["title"] for a in desk.store.articles()] == [
+        "Kestrel Town win first Northern Cup with late header"
+    ]
