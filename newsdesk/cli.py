@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         "index_wait": getattr(args, "wait", None),
         "llm": getattr(args, "llm", None),
         "root_path": getattr(args, "root_path", None),
+        "watch_every": getattr(args, "every", None),
     }
     return Settings(**{name: value for name, value in flags.items() if value is not None})
 
@@ -66,10 +69,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
 
     indexer.on_lock_wait = waiting
+    fetched = fetch_sources(desk.settings, args.paths, args.quiet or args.json)
+    paths = [Path(p) for p in args.paths if p not in fetched.sources]
     progress = None if args.quiet or args.json else progress_for(sys.stderr)
     try:
         report = indexer.index_paths(
-            [Path(p) for p in args.paths], prune=args.prune, progress=progress, dry_run=args.dry_run
+            paths, prune=args.prune, progress=progress, dry_run=args.dry_run, fetched=fetched.result
         )
     finally:
         if progress is not None:
@@ -95,6 +100,34 @@ def index_json(report: Any, where: str, chunks: int) -> dict[str, Any]:
     from dataclasses import asdict
 
     return {"index": where, **asdict(report), "summary": report.summary(), "chunks": chunks}
+
+
+@dataclass
+class Fetched:
+    """What ``index`` read from the web (and local feed files) before taking the writer's lock."""
+
+    sources: list[str]
+    result: Any
+
+
+def fetch_sources(settings: Any, arguments: Sequence[str], quiet: bool) -> Fetched:
+    """Read the URLs (pages, feeds) and feed files among ``arguments``; network time is spent before
+    the writer's lock is taken, so other writers are not held up by a slow site."""
+    from newsdesk.index.feeds import SourceLoader, is_feed_file, is_url
+
+    sources = [a for a in arguments if is_url(a) or is_feed_file(Path(a))]
+    if not sources:
+        return Fetched([], None)
+    from newsdesk.index.fetch import fetcher_for
+
+    fetcher = fetcher_for(settings)
+    try:
+        result = SourceLoader(fetcher).load(sources)
+    finally:
+        fetcher.close()
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr if quiet else sys.stdout)
+    return Fetched(sources, result)
 
 
 def print_changes(report: Any, quiet: bool = False) -> None:
@@ -285,6 +318,68 @@ def eval_settings(args: argparse.Namespace, scratch: Path, collection: str) -> A
     )
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from newsdesk.index.fetch import fetcher_for
+    from newsdesk.index.watch import FeedState, Watcher, state_path
+    from newsdesk.wiring import Newsdesk
+
+    desk = Newsdesk(settings_from(args))
+    settings = desk.settings
+    feeds = args.feeds or settings.watched_feeds
+    if not feeds:
+        print(
+            "newsdesk: name the feeds to watch (newsdesk watch URL...) or set NEWSDESK_WATCH_FEEDS",
+            file=sys.stderr,
+        )
+        return 2
+    every = settings.watch_seconds
+    watcher = Watcher(feeds, desk.indexer, fetcher_for(settings), FeedState(state_path(settings)))
+    failed_last = [False]
+
+    def chunks() -> int:
+        return desk.store.count() if desk.store.exists() else 0  # a first round that failed made no index
+
+    def on_round(number: int, outcome: list[Any]) -> None:
+        for feed in outcome:
+            print(f"round {number}: {feed.url}: {feed.result}", flush=True)
+            if not args.quiet:
+                for note in feed.notes:
+                    print(f"  note: {note}")
+            for problem in feed.problems:
+                print(f"  skipped: {problem}")
+        ok = sum(1 for feed in outcome if feed.ok)
+        more = (
+            ""
+            if args.rounds is not None and number >= args.rounds
+            else f"; next round in {settings.watch_every}"
+        )
+        print(
+            f"round {number} done at {time.strftime('%H:%M:%S')}: {ok} of {len(outcome)} feed(s) polled, "
+            f"{len(outcome) - ok} failed (polled again next round); {chunks()} chunks in all{more}",
+            flush=True,
+        )
+        failed_last[0] = ok == 0
+
+    watcher.run(every, args.rounds, on_round)
+    return 1 if failed_last[0] else 0
+
+
+def start_watching(settings: Any) -> None:
+    """``NEWSDESK_WATCH_FEEDS`` for ``serve``: the feeds polled on a daemon thread, with an indexer of its
+    own (it takes the index's writer lock like any ``newsdesk index``; the app picks up what it writes)."""
+    from newsdesk.index.fetch import fetcher_for
+    from newsdesk.index.watch import FeedState, Watcher, state_path, watch_in_background
+    from newsdesk.wiring import Newsdesk
+
+    desk = Newsdesk(settings.model_copy(update={"index_wait": max(settings.index_wait, 60.0)}))
+    watcher = Watcher(
+        settings.watched_feeds, desk.indexer, fetcher_for(settings), FeedState(state_path(settings))
+    )
+    watch_in_background(
+        watcher, settings.watch_seconds, lambda line: print(f"newsdesk: {line}", file=sys.stderr)
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.auth is not None:
         print(
@@ -296,7 +391,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     from newsdesk.ui.app import serve
 
-    serve(settings_from(args))
+    settings = settings_from(args)
+    if settings.watched_feeds:
+        start_watching(settings)
+    serve(settings)
     return 0
 
 
@@ -344,8 +442,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--chroma-url", help="use a Chroma server http://host:port (or NEWSDESK_CHROMA_URL)")
         return p
 
-    p_index = with_db(sub.add_parser("index", help="add or update articles from files and folders"))
-    p_index.add_argument("paths", nargs="+", help=".txt, .md, .html, .jsonl files, or folders of them")
+    p_index = with_db(
+        sub.add_parser("index", help="add or update articles from files, folders, URLs and feeds")
+    )
+    p_index.add_argument(
+        "paths",
+        nargs="+",
+        help=".txt, .md, .html, .jsonl files or folders of them; http(s) URLs of news pages or of RSS/Atom "
+        "feeds; .rss, .atom, .xml feed files (each entry's page is fetched)",
+    )
     p_index.add_argument(
         "--prune",
         action="store_true",
@@ -450,6 +555,21 @@ def build_parser() -> argparse.ArgumentParser:
     # --auth USER:PASS is refused with a message: a password on the command line shows in `ps`.
     p_serve.add_argument("--auth", help=argparse.SUPPRESS)
     p_serve.set_defaults(run=cmd_serve)
+
+    p_watch = with_db(
+        sub.add_parser(
+            "watch", help="keep feeds indexed: poll them on a schedule, index what is new or changed"
+        )
+    )
+    p_watch.add_argument(
+        "feeds", nargs="*", help="RSS/Atom feed URLs or feed files (default: $NEWSDESK_WATCH_FEEDS)"
+    )
+    p_watch.add_argument(
+        "--every", help="time between polls: 30s, 15m, 1h (default: $NEWSDESK_WATCH_EVERY or 15m)"
+    )
+    p_watch.add_argument("--rounds", type=int, help="stop after N rounds (default: run until interrupted)")
+    p_watch.add_argument("--quiet", action="store_true", help="print only each feed's result and problems")
+    p_watch.set_defaults(run=cmd_watch)
 
     p_passwd = sub.add_parser(
         "passwd", help="add a user, or change a password, in an auth file (stored as an argon2 hash)"

@@ -6,6 +6,7 @@ Every option is documented with its default so that ``newsdesk --help`` and the 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
@@ -266,6 +267,55 @@ class Settings(BaseSettings):
         4096, ge=512, description="Context window of the local model in tokens. Default: 4096"
     )
 
+    # Fetching pages and feeds (newsdesk.index.fetch; README: Feeds and URLs).
+    fetch_allow: str = Field(
+        "",
+        description="Addresses or networks (comma-separated, e.g. 10.0.0.0/8,127.0.0.1) that URLs may "
+        "reach although they are not public; everything else private, loopback or link-local is "
+        "refused before connecting. Default: none",
+    )
+    fetch_timeout: float = Field(
+        10.0, gt=0, description="Seconds for one request as a whole (connect, reads, body). Default: 10"
+    )
+    fetch_max_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest page or feed read, in bytes. Default: 5 MB (5242880)"
+    )
+    fetch_retries: int = Field(
+        2, ge=0, description="Further tries after a network error, a timeout or HTTP 429/5xx. Default: 2"
+    )
+    fetch_backoff: float = Field(
+        1.0, ge=0, description="Seconds before the first retry, doubled for each next one. Default: 1"
+    )
+    fetch_host_interval: float = Field(
+        1.0, ge=0, description="Least seconds between two requests to one host. Default: 1"
+    )
+    fetch_user_agent: str = Field(
+        "",
+        description="User-Agent of every request; its first word is the name robots.txt rules are "
+        "matched against. Default: Newsdesk/<version> (self-hosted news indexer; honours robots.txt)",
+    )
+    watch_feeds: str = Field(
+        "",
+        description="Feeds (URLs or feed files, comma- or space-separated) that `newsdesk serve` keeps "
+        "indexed, polled every watch_every. Default: none",
+    )
+    watch_every: str = Field(
+        "15m", description="How often watched feeds are polled (30s, 15m, 1h). Default: 15m"
+    )
+
+    @property
+    def watched_feeds(self) -> list[str]:
+        """``watch_feeds`` as a list."""
+        return [item for item in re.split(r"[,\s]+", self.watch_feeds) if item]
+
+    @property
+    def fetch_allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.fetch_allow)
+
+    @property
+    def watch_seconds(self) -> float:
+        return parse_duration(self.watch_every)
+
     @property
     def index_dir(self) -> Path:
         """Where Chroma keeps this index."""
@@ -286,6 +336,18 @@ class Settings(BaseSettings):
         if self.chroma_url:
             return self.home / "mirrors" / f"{_slug(self.chroma_url)}-{self.collection}.sqlite"
         return self.index_dir / "lexical.sqlite"
+
+    @field_validator("watch_every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
 
     @field_validator("root_path")
     @classmethod
@@ -323,6 +385,34 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("use the form N/second, N/minute or N/hour, e.g. 5/minute") from None
         return value
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Addresses or networks, comma- or space-separated (``127.0.0.1, 10.0.0.0/8``)."""
+    networks = []
+    for item in re.split(r"[,;\s]+", text):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d)?\s*", re.I)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration such as ``30s``, ``15m``, ``1h``, ``1d`` or a plain number of seconds."""
+    match = _DURATION.fullmatch(text)
+    seconds = float(match[1]) * _UNIT_SECONDS[(match[2] or "s").lower()] if match else 0.0
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a duration: give e.g. 30s, 15m, 1h or a number of seconds")
+    return seconds
 
 
 def _slug(url: str) -> str:

@@ -31,7 +31,7 @@ import numpy as np
 from newsdesk.index.chunk import Chunk, chunk_article, embedding_text
 from newsdesk.index.dedup import DedupIndex, ServerRecords, SqliteRecords, dedup_file_name, record_for
 from newsdesk.index.embed import Embedder
-from newsdesk.index.load import Article, Problem, canonical, load_paths
+from newsdesk.index.load import Article, LoadResult, Problem, canonical, load_paths
 from newsdesk.index.lock import index_lock, server_lease
 from newsdesk.index.store import ChunkStore, StoredVersion
 
@@ -85,6 +85,10 @@ class IndexReport:
     elsewhere: int = 0
     unknown: list[str] = field(default_factory=list)
     dry_run: bool = False
+    undated: int = 0
+    """Articles read in this run with no published day: ``--since``/``--until`` never match them."""
+    no_outlet: int = 0
+    """Articles read in this run with no outlet: ``--source`` never matches them."""
 
     def summary(self) -> str:
         new_duplicates = sum(1 for d in self.duplicates if d.new)
@@ -94,6 +98,11 @@ class IndexReport:
             f"skipped {len(self.skipped)}, removed {len(self.removed)} "
             f"({self.chunks_written} chunks written)"
         )
+        if self.undated or self.no_outlet:
+            text += (
+                f"; {self.undated} without a date, {self.no_outlet} without an outlet "
+                "(--since/--until and --source cannot see them)"
+            )
         return f"dry run, nothing written: would have {text}" if self.dry_run else text
 
 
@@ -186,16 +195,23 @@ class Indexer:
         prune: bool = False,
         progress: Callable[[int, int], None] | None = None,
         dry_run: bool = False,
+        fetched: LoadResult | None = None,
     ) -> IndexReport:
-        """Index every article under ``paths``.
+        """Index every article under ``paths``, and ``fetched`` (articles read from URLs and feeds).
 
         With ``prune``, remove the indexed articles that came from files under ``paths`` and are no
         longer there; never one whose file had a problem in this run, nor one from other paths or of
-        unknown origin. With ``dry_run``, report what would be done and write nothing.
+        unknown origin (fetched articles have none). With ``dry_run``, report what would be done and
+        write nothing.
         """
+        extra = fetched if fetched is not None else LoadResult()
         if dry_run and not self.store.exists():  # a preview creates no index: all would be new
             loaded = load_paths(paths)
+            loaded.articles += extra.articles
+            loaded.problems += extra.problems
             report = IndexReport(skipped=loaded.problems, dry_run=True)
+            report.undated = sum(1 for a in loaded.articles if not a.published)
+            report.no_outlet = sum(1 for a in loaded.articles if not a.source)
             for article in loaded.articles:
                 if article.id in report.added:
                     where = article.origin or article.url or article.id
@@ -216,8 +232,8 @@ class Indexer:
                 if prune
                 else None
             )
-            report = self._index(loaded.articles, progress, scope, dry_run)
-        report.skipped[:0] = problems
+            report = self._index(loaded.articles + extra.articles, progress, scope, dry_run)
+        report.skipped[:0] = problems + extra.problems
         return report
 
     def index_articles(
@@ -286,6 +302,8 @@ class Indexer:
                 continue
             unique[article.id] = article
         ordered = list(unique.values())
+        report.undated = sum(1 for a in ordered if not a.published)
+        report.no_outlet = sum(1 for a in ordered if not a.source)
         self._origins = {a.id: a.origin for a in ordered if a.origin}
         dedup = self._open_dedup()
         try:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from newsdesk.dates import normalise_published
 
@@ -72,7 +74,11 @@ class LoadResult:
 
 
 class UnreadableFile(Exception):
-    """Raised for a file that holds no usable text."""
+    """Raised for a file that holds no usable text (``line``: where in it, when one line is to blame)."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.line = line
 
 
 def canonical(path: Path) -> Path:
@@ -121,7 +127,7 @@ def iter_files(folder: Path, result: LoadResult) -> list[Path]:
             result.problems.append(Problem(str(directory), _os_reason(directory, error)))
             return
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") or entry.name == FOLDER_DEFAULTS:
                 continue
             path = Path(entry.path)
             try:
@@ -366,81 +372,145 @@ def file_url(path: Path) -> str:
     return canonical(path).as_uri()
 
 
+FRONT_MATTER_FIELDS = {
+    "title": "title",
+    "source": "source",
+    "outlet": "source",
+    "published": "published",
+    "date": "published",
+    "url": "url",
+    "author": "author",
+}
+"""Front matter keys Newsdesk reads, and the article field each one fills; other keys are ignored."""
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>(?:.*?\n)??)(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def _front_matter_value(value: object) -> str:
+    """A front matter value as text (a list of authors joined)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(v.strip() for v in value)
+    if isinstance(value, str):
+        return " ".join(value.split())
+    raise ValueError(f"{value!r} is not text")
+
+
+@functools.cache
+def _yaml_loader() -> Any:
+    """YAML's safe loader with dates left as written, so the one date rule (``dates.py``) reads them:
+    YAML's own would turn 2024-02-30 into an error without a line, and move date-times to UTC."""
+    import yaml
+
+    class TextDates(yaml.SafeLoader):
+        pass
+
+    TextDates.yaml_implicit_resolvers = {
+        first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return TextDates
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """The YAML front matter's fields (``FRONT_MATTER_FIELDS``) and the text after it.
+
+    A file without front matter gives no fields and its whole text. Broken YAML, a field that is not
+    text, or a ``published`` that is not a day is an ``UnreadableFile`` naming the line: the article is
+    skipped rather than indexed with its metadata lost (and left out of every date or outlet filter).
+    """
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}, text
+    import yaml
+
+    try:
+        data = yaml.load(match["yaml"], Loader=_yaml_loader()) if match["yaml"].strip() else {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        raise UnreadableFile(
+            f"broken front matter ({getattr(error, 'problem', None) or error})", line
+        ) from None
+    if not isinstance(data, dict):
+        raise UnreadableFile("front matter is not a list of 'key: value' fields", 2)
+    lines = match["yaml"].splitlines()
+    fields: dict[str, str] = {}
+    for key, value in data.items():
+        name = FRONT_MATTER_FIELDS.get(str(key).lower())
+        if name is None or value is None:
+            continue
+        line = 2 + next((i for i, row in enumerate(lines) if row.lstrip().startswith(f"{key}:")), 0)
+        try:
+            fields[name] = _front_matter_value(value)
+            if name == "published":
+                fields[name] = normalise_published(fields[name])
+        except ValueError as error:
+            raise UnreadableFile(f"front matter field '{key}': {error}", line) from None
+    return fields, text[match.end() :]
+
+
+def _with_front_matter(path: Path, text: str, title_of: Callable[[str], str]) -> Article:
+    fields, body = split_front_matter(text)
+    if not body.strip():
+        raise UnreadableFile("no text after the front matter")
+    return Article(
+        id=article_id_for(path),
+        title=fields.get("title") or title_of(body),
+        text=body,
+        url=fields.get("url") or file_url(path),
+        published=fields.get("published", ""),
+        source=fields.get("source", ""),
+        author=fields.get("author", ""),
+    )
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 def load_text(path: Path, text: str) -> Article:
-    """Plain text: the first non-empty line is the title."""
-    title = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return Article(id=article_id_for(path), title=title, text=text, url=file_url(path))
+    """Plain text: YAML front matter if any (see ``split_front_matter``); else the first non-empty line
+    is the title."""
+    return _with_front_matter(path, text, _first_line)
 
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 
 
-def load_markdown(path: Path, text: str) -> Article:
-    """Markdown: the first heading (or first non-empty line) is the title; text kept verbatim."""
-    title = ""
+def _markdown_title(text: str) -> str:
     for line in text.splitlines():
         if not line.strip():
             continue
         match = _MD_HEADING.match(line)
-        title = match.group(1) if match else line.strip()
-        break
-    return Article(id=article_id_for(path), title=title, text=text, url=file_url(path))
+        return match.group(1) if match else line.strip()
+    return ""
 
 
-_HTML_BLOCKS = [
-    "p",
-    "div",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "pre",
-    "table",
-    "tr",
-    "td",
-    "th",
-    "figcaption",
-    "main",
-    "aside",
-    "nav",
-]
+def load_markdown(path: Path, text: str) -> Article:
+    """Markdown: YAML front matter if any; the title is its ``title``, else the first heading (or first
+    non-empty line); text kept verbatim."""
+    return _with_front_matter(path, text, _markdown_title)
 
 
 def load_html(path: Path, text: str) -> Article:
-    """HTML: visible text only (no script, style or markup); title from <title> or <h1>."""
-    from bs4 import BeautifulSoup
+    """A news page: the article's own text, its headline apart, and the page's metadata
+    (``index/pages.py``); menus, banners, related links, comments and footers are left out. The
+    page's canonical URL, when it gives one, is the article's link."""
+    from newsdesk.index.pages import NoArticleText, extract_page
 
-    soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe", "object"]):
-        if tag.name == "head":
-            continue
-        tag.decompose()
-    title_tag = soup.find("title") or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    if soup.head is not None:
-        soup.head.decompose()
-    body = soup.body or soup
-    for tag in body.find_all(_HTML_BLOCKS):
-        tag.insert_after("\n")
-    for br in body.find_all("br"):
-        br.replace_with("\n")
-    blocks = [" ".join(chunk.split()) for chunk in body.get_text().split("\n")]
-    visible = "\n".join(block for block in blocks if block)
-    if not visible.strip():
-        raise UnreadableFile("HTML file has no visible text")
-    if not title:
-        title = visible.splitlines()[0][:200]
-    return Article(id=article_id_for(path), title=title, text=visible, url=file_url(path))
+    try:
+        page = extract_page(text)
+    except NoArticleText as error:
+        raise UnreadableFile(str(error)) from None
+    return Article(
+        id=article_id_for(path),
+        title=page.title or page.text.splitlines()[0][:200],
+        text=page.text,
+        url=page.url or file_url(path),
+        published=page.published,
+        source=page.source,
+        author=page.author,
+    )
 
 
 def load_jsonl(path: Path, lines: Iterable[str | UnreadableFile], result: LoadResult) -> None:
@@ -513,7 +583,7 @@ def load_file(path: Path, result: LoadResult) -> None:
         else:
             article = load_text(path, text)
     except UnreadableFile as error:
-        result.problems.append(Problem(str(path), str(error)))
+        result.problems.append(Problem(str(path), str(error), error.line))
         return
     except OSError as error:
         result.problems.append(Problem(str(path), f"cannot read file ({error.strerror or error})"))
@@ -521,9 +591,71 @@ def load_file(path: Path, result: LoadResult) -> None:
     result.articles.append(replace(article, origin=str(canonical(path))))
 
 
+FOLDER_DEFAULTS = "newsdesk.toml"
+"""A file in a folder giving defaults for the articles in it and below (the nearest one wins)."""
+FOLDER_DEFAULT_FIELDS = ("source", "author")
+
+
+@dataclass
+class FolderDefaults:
+    """Defaults for articles that do not say themselves, read from ``newsdesk.toml`` files, once each.
+
+    ``source = "The Coastal Herald"`` in ``articles/herald/newsdesk.toml`` gives every article under
+    ``articles/herald/`` without an outlet of its own (no ``source`` in its front matter, JSONL line or
+    page metadata) that outlet; ``author`` likewise. An article's own value always wins.
+    """
+
+    result: LoadResult
+    _folders: dict[Path, dict[str, str]] = field(default_factory=dict)
+
+    def for_folder(self, folder: Path) -> dict[str, str]:
+        folder = canonical(folder)
+        if folder not in self._folders:
+            parent = folder.parent
+            inherited = self.for_folder(parent) if parent != folder else {}
+            self._folders[folder] = {**inherited, **self._read(folder / FOLDER_DEFAULTS)}
+        return self._folders[folder]
+
+    def _read(self, path: Path) -> dict[str, str]:
+        """The defaults one file gives; a broken file or an unknown key is reported, not fatal."""
+        import tomllib
+
+        try:
+            if not path.is_file():
+                return {}
+            data = tomllib.loads(decode_bytes(read_regular_file(path)))
+        except (OSError, UnreadableFile) as error:
+            self.result.problems.append(Problem(str(path), f"cannot read folder defaults ({error})"))
+            return {}
+        except tomllib.TOMLDecodeError as error:
+            self.result.problems.append(Problem(str(path), f"broken TOML ({error})"))
+            return {}
+        defaults: dict[str, str] = {}
+        for key, value in data.items():
+            if key not in FOLDER_DEFAULT_FIELDS or not isinstance(value, str):
+                known = " and ".join(repr(k) for k in FOLDER_DEFAULT_FIELDS)
+                reason = f"{key!r} is not a folder default (give {known} as text); ignored"
+                self.result.problems.append(Problem(str(path), reason))
+                continue
+            defaults[key] = " ".join(value.split())
+        return defaults
+
+    def apply(self, article: Article, folder: Path) -> Article:
+        defaults = self.for_folder(folder)
+        return replace(
+            article,
+            source=article.source or defaults.get("source", ""),
+            author=article.author or defaults.get("author", ""),
+        )
+
+
 def load_paths(paths: Iterable[Path]) -> LoadResult:
-    """Load every supported file under ``paths``; whatever cannot be read is reported, never raised."""
+    """Load every supported file under ``paths``; whatever cannot be read is reported, never raised.
+
+    Articles with no outlet (or author) of their own take their folder's default (``FolderDefaults``).
+    """
     result = LoadResult()
+    defaults = FolderDefaults(result)
     for path in paths:
         try:
             mode = os.stat(path).st_mode
@@ -531,5 +663,8 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
             result.problems.append(Problem(str(path), _os_reason(path, error)))
             continue
         for file in iter_files(path, result) if stat.S_ISDIR(mode) else [path]:
+            start = len(result.articles)
             load_file(file, result)
+            folder = canonical(file).parent
+            result.articles[start:] = [defaults.apply(a, folder) for a in result.articles[start:]]
     return result

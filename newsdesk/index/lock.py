@@ -23,8 +23,10 @@ from newsdesk.errors import IndexBusy, IndexUnavailable, ServerBusy
 
 LOCK_FILE = "newsdesk-index.lock"
 OWNER_FILE = "newsdesk-index.pid"
+FEEDS_FILE = "feeds.sqlite"
+"""What ``newsdesk watch`` found of each feed (``index/watch.py``), kept beside the index."""
 # Files that mark a folder as a Newsdesk index (or one being made): Chroma's database, ours.
-INDEX_MARKERS = ("chroma.sqlite3", LOCK_FILE, OWNER_FILE, "lexical.sqlite")
+INDEX_MARKERS = ("chroma.sqlite3", LOCK_FILE, OWNER_FILE, "lexical.sqlite", FEEDS_FILE)
 
 
 def is_index_file(name: str) -> bool:
