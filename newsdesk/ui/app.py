@@ -2,7 +2,8 @@
 
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
 contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
-server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``.
+server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/v1/...``
+OpenAI-compatible chat (``newsdesk.ui.openai_api``); ``/healthz``.
 With users configured, the chat asks for a login and the JSON API wants HTTP Basic credentials;
 failed logins are throttled per client.
 """
@@ -29,6 +30,7 @@ from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
+from newsdesk.ui.openai_api import openai_router
 from newsdesk.wiring import Newsdesk
 
 _BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves annotations from globals
@@ -190,6 +192,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     async def api_ask_get(request: Request, q: str = "") -> Any:
         return await answer_json(request, q, None, None, None)
 
+    app.include_router(openai_router(desk, guards, api_threads))
     blocks = build_blocks(desk, guards)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
