@@ -300,6 +300,23 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from newsdesk.ui.feedback import FeedbackStore, feedback_path
+
+    store = FeedbackStore(feedback_path(settings_from(args)))
+    if args.output in (None, "-"):
+        written = store.export(sys.stdout)
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            written = store.export(out)
+    counts = store.counts()
+    print(
+        f"newsdesk: {written} verdicts exported ({counts['up']} up, {counts['down']} down) from {store.path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from newsdesk import __version__
 
@@ -426,6 +443,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_passwd.add_argument("file", help="the auth file (created with mode 0600)")
     p_passwd.add_argument("user")
     p_passwd.set_defaults(run=cmd_passwd)
+
+    p_feedback = sub.add_parser("feedback", help="readers' verdicts on answers (thumbs up/down, comments)")
+    feedback_sub = p_feedback.add_subparsers(dest="action", required=True)
+    p_export = with_db(
+        feedback_sub.add_parser(
+            "export", help="write every verdict as JSON lines: question, answer, verdict, comment, citations"
+        )
+    )
+    p_export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p_export.set_defaults(run=cmd_feedback)
     return parser
 
 

@@ -29,6 +29,7 @@ from newsdesk.config import Settings
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
+from newsdesk.ui.feedback import FeedbackStore, feedback_path, feedback_router
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
 from newsdesk.ui.openai_api import openai_router
 from newsdesk.wiring import Newsdesk
@@ -67,6 +68,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     import gradio as gr
 
     from newsdesk.ui.chat import build_blocks
+    from newsdesk.ui.sources import MARKER_SCRIPT, PANEL_CSS
 
     settings = desk.settings
     guards = guards or Guards.from_settings(settings)
@@ -193,7 +195,9 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         return await answer_json(request, q, None, None, None)
 
     app.include_router(openai_router(desk, guards, api_threads))
-    blocks = build_blocks(desk, guards)
+    feedback = FeedbackStore(feedback_path(settings))
+    app.include_router(feedback_router(feedback, guards), dependencies=[Depends(require_login)])
+    blocks = build_blocks(desk, guards, feedback)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
     )
@@ -206,6 +210,8 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         server_port=settings.port,
         footer_links=["api"],
         ssr_mode=False,
+        css=PANEL_CSS,
+        head=MARKER_SCRIPT,
     )
     if credentials is not None:
         mounted.add_middleware(ChatGuard, guards=guards, chat=gradio_app_of(mounted))
