@@ -29,8 +29,10 @@ from newsdesk.config import Settings
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
+from newsdesk.ui.articles_api import articles_router
 from newsdesk.ui.feedback import FeedbackStore, feedback_path, feedback_router
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
+from newsdesk.ui.library import Catalog
 from newsdesk.ui.openai_api import openai_router
 from newsdesk.wiring import Newsdesk
 
@@ -197,7 +199,9 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     app.include_router(openai_router(desk, guards, api_threads))
     feedback = FeedbackStore(feedback_path(settings))
     app.include_router(feedback_router(feedback, guards), dependencies=[Depends(require_login)])
-    blocks = build_blocks(desk, guards, feedback)
+    catalog = Catalog(desk.store)
+    app.include_router(articles_router(catalog), dependencies=[Depends(require_login)])
+    blocks = build_blocks(desk, guards, feedback, catalog)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
     )

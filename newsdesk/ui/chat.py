@@ -16,16 +16,16 @@ from newsdesk.rag.llm.generate import final_of
 from newsdesk.rag.types import Answer
 from newsdesk.ui.feedback import MAX_ANSWER_CHARS, MAX_CITATIONS, MAX_COMMENT_CHARS, FeedbackIn, FeedbackStore
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, busy_answer, client_of
-from newsdesk.ui.library import read_article
+from newsdesk.ui.library import Catalog, read_article
 from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, render_partial
 from newsdesk.ui.sources import EMPTY_PANEL, panel_html
 from newsdesk.wiring import Newsdesk
 
-EXAMPLE_QUESTIONS = [
-    "Who is visiting Beijing for security talks?",
-    "Where will Russia's Su-57 fighter be shown?",
-    "What did Maria Zakharova say about the partnership?",
-]
+EMPTY_INDEX = (
+    "**No articles are indexed yet.** Add some on the server with `newsdesk index PATH` "
+    "(files or folders of .txt, .md, .html or .jsonl): this page answers from them within seconds, "
+    "without a restart."
+)
 
 
 def guarded(
@@ -80,9 +80,13 @@ def chat_messages(items: Iterator[str | Answer]) -> Iterator[str]:
         yield render_partial(shown)
 
 
-def build_blocks(desk: Newsdesk, guards: Guards, feedback: FeedbackStore | None = None) -> gr.Blocks:
+def build_blocks(
+    desk: Newsdesk, guards: Guards, feedback: FeedbackStore | None = None, catalog: Catalog | None = None
+) -> gr.Blocks:
     """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``. With ``feedback``,
-    each answer has thumbs up and down (an optional comment goes with them)."""
+    each answer has thumbs up and down (an optional comment goes with them); the example questions
+    come from the headlines of the ``catalog``'s newest articles."""
+    catalog = catalog or Catalog(desk.store)
 
     def answer_for(
         question: Any, source: Any, since: Any, until: Any, history: Any, request: gr.Request | None
@@ -179,6 +183,13 @@ def build_blocks(desk: Newsdesk, guards: Guards, feedback: FeedbackStore | None 
     def known_sources() -> Any:
         return gr.Dropdown(choices=desk.outlets())
 
+    def index_state() -> tuple[Any, Any]:
+        """Example questions from the newest headlines, or, for an empty index, how to add articles."""
+        questions = catalog.example_questions()
+        return gr.Dataset(samples=[[q] for q in questions], visible=bool(questions)), gr.Markdown(
+            visible=not questions
+        )
+
     with gr.Blocks(title="Newsdesk") as blocks:
         gr.Markdown(
             "## Newsdesk\nAsk about the indexed news articles. Every sentence of an answer cites the "
@@ -226,7 +237,10 @@ def build_blocks(desk: Newsdesk, guards: Guards, feedback: FeedbackStore | None 
             until = gr.Textbox(
                 value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
             )
-        gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Try")
+        examples = gr.Dataset(
+            components=[question], samples=[], label="Try", elem_id="newsdesk-examples", visible=False
+        )
+        empty = gr.Markdown(EMPTY_INDEX, visible=False, elem_id="newsdesk-empty")
         inputs = [question, chatbot, sources, since, until, answers]
         outputs = [chatbot, question, answers]
         question.submit(respond, inputs, outputs, api_name="chat").then(
@@ -238,5 +252,7 @@ def build_blocks(desk: Newsdesk, guards: Guards, feedback: FeedbackStore | None 
         chatbot.select(select_sources, answers, panel, api_visibility="private")
         chatbot.like(give_feedback, [answers, comment], [comment, thanks], api_visibility="private")
         blocks.load(known_sources, None, sources, api_visibility="private")
+        blocks.load(index_state, None, [examples, empty], api_visibility="private")
+        examples.click(lambda sample: sample[0], examples, question, api_visibility="private")
         gr.api(ask, api_name="ask")
     return blocks

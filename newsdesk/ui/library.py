@@ -6,9 +6,12 @@ the app can show a quote inside its passage and the whole article around it with
 
 from __future__ import annotations
 
+import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from newsdesk.dates import parse_day, parse_until, published_day
 from newsdesk.index.store import ChunkStore
 from newsdesk.rag.types import also_in_of
 
@@ -84,3 +87,112 @@ def read_article(store: ChunkStore, article_id: str) -> ArticleText | None:
         chunks=len(pairs),
         also_in=also_in_of(first),
     )
+
+
+_SAFE_URL = re.compile(r"^https?://[^\s<>()\"'`\\]+$")
+
+
+def public_url(url: str) -> str:
+    """An article's link when it is a real http(s) address; '' for a file path or anything else."""
+    return url if _SAFE_URL.match(url) else ""
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One article as the list shows it (no file path: the origin stays on the server)."""
+
+    id: str
+    title: str
+    source: str
+    published: str
+    url: str
+    chunks: int
+    also_in: list[str]
+
+    def outlets(self) -> list[str]:
+        return [self.source, *self.also_in] if self.source else list(self.also_in)
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """What the list is narrowed to: words of the headline or outlet (``query``), outlets, dates."""
+
+    query: str = ""
+    sources: tuple[str, ...] = ()
+    since: str = ""
+    until: str = ""
+
+    def problem(self) -> str | None:
+        """A message for a malformed date, else None."""
+        try:
+            self._days()
+        except ValueError as error:
+            return f"Please check the dates: {error}."
+        return None
+
+    def _days(self) -> tuple[int, int]:
+        first = parse_day(self.since) if self.since else 0
+        last = parse_until(self.until) if self.until else 99_999_999
+        return first, last
+
+    def keeps(self, article: Listed) -> bool:
+        words = self.query.casefold().split()
+        haystack = f"{article.title} {' '.join(article.outlets())}".casefold()
+        if not all(word in haystack for word in words):
+            return False
+        wanted = {s.casefold().removeprefix("the ").strip() for s in self.sources if s.strip()}
+        if wanted and not wanted & {o.casefold().removeprefix("the ").strip() for o in article.outlets()}:
+            return False
+        if self.since or self.until:
+            first, last = self._days()
+            day = published_day(article.published)
+            return bool(day) and first <= day <= last
+        return True
+
+
+class Catalog:
+    """The indexed articles, newest first, read once per view of the index (a refresh re-reads them)."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._cached: tuple[int, int, list[Listed]] | None = None
+
+    def articles(self) -> list[Listed]:
+        key = (self.store.generation, self.store.count())
+        with self._lock:
+            if self._cached is not None and self._cached[:2] == key:
+                return self._cached[2]
+        listed = [
+            Listed(
+                id=a.id,
+                title=str(a.metadata.get("title") or ""),
+                source=str(a.metadata.get("source") or ""),
+                published=str(a.metadata.get("published") or ""),
+                url=public_url(str(a.metadata.get("url") or "")),
+                chunks=a.chunks,
+                also_in=[o.get("source", "") for o in a.also_in if o.get("source")],
+            )
+            for a in self.store.articles()
+        ]
+        listed.sort(key=lambda a: (a.published, a.title), reverse=True)
+        with self._lock:
+            self._cached = (*key, listed)
+        return listed
+
+    def page(self, wanted: ArticleFilter, page: int, per_page: int) -> tuple[int, list[Listed]]:
+        """How many articles match, and those of page ``page`` (from 1)."""
+        matching = [a for a in self.articles() if wanted.keeps(a)]
+        start = (page - 1) * per_page
+        return len(matching), matching[start : start + per_page]
+
+    def example_questions(self, count: int = 3) -> list[str]:
+        """Questions about the newest articles, made from their headlines (none for an empty index)."""
+        questions = []
+        for article in self.articles():
+            headline = " ".join(article.title.split()).rstrip(".?!:;")
+            if 3 <= len(headline) <= 150:
+                questions.append(f"Tell me about {headline}")
+            if len(questions) == count:
+                break
+        return questions

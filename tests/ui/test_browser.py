@@ -311,3 +311,44 @@ def test_at_phone_width_the_sources_come_below_the_chat_and_the_box_stays_in_vie
         assert question_box["y"] + question_box["height"] <= 844  # the box is still on the first screen
     finally:
         context.close()
+
+
+def test_example_questions_come_from_the_indexed_headlines(chat: ChatPage) -> None:
+    examples = chat.page.locator("#newsdesk-examples")
+    example = examples.get_by_text("Tell me about Chinese-Russian")  # long examples are shown cut
+    example.wait_for(state="visible")
+    assert "Tell me about Zorblat Festival" in examples.inner_text()
+
+    example.click()
+
+    box = chat.page.locator("#newsdesk-question textarea")
+    chat.page.wait_for_function(
+        "document.querySelector('#newsdesk-question textarea').value"
+        " === 'Tell me about Chinese-Russian Security Talks in Beijing'"
+    )
+    answer = chat.ask(box.input_value())
+    assert "Shoigu" in flat(answer.inner_text())
+
+
+def test_an_empty_index_says_how_to_add_articles(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.ui.test_app import start_server
+
+    folder = tmp_path_factory.mktemp("empty")
+    (folder / "no-seeds").mkdir()
+    process, url = start_server(folder / "index", {"NEWSDESK_SEEDS": str(folder / "no-seeds")})
+    context = browser.new_context()
+    try:
+        chat = ChatPage(context.new_page(), url)
+        empty = chat.page.locator("#newsdesk-empty")
+        empty.wait_for(state="visible")
+        assert "No articles are indexed yet" in empty.inner_text() and "newsdesk index" in empty.inner_text()
+        assert (
+            chat.page.locator("#newsdesk-examples").count() == 0
+            or not chat.page.locator("#newsdesk-examples").is_visible()
+        )
+    finally:
+        context.close()
+        process.terminate()
+        process.wait(timeout=30)
