@@ -34,6 +34,7 @@ from newsdesk.ui.feedback import FeedbackStore, feedback_path, feedback_router
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
 from newsdesk.ui.library import Catalog
 from newsdesk.ui.openai_api import openai_router
+from newsdesk.ui.uploads import uploads_router
 from newsdesk.wiring import Newsdesk
 
 _BASIC_AUTH = HTTPBasic(auto_error=False)  # module level: FastAPI resolves annotations from globals
@@ -201,6 +202,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     app.include_router(feedback_router(feedback, guards), dependencies=[Depends(require_login)])
     catalog = Catalog(desk.store)
     app.include_router(articles_router(catalog), dependencies=[Depends(require_login)])
+    app.include_router(uploads_router(desk, guards), dependencies=[Depends(require_login)])
     blocks = build_blocks(desk, guards, feedback, catalog)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue

@@ -14,6 +14,7 @@ import gradio as gr
 
 from newsdesk.rag.llm.generate import final_of
 from newsdesk.rag.types import Answer
+from newsdesk.ui.articles_tab import build_articles_tab
 from newsdesk.ui.feedback import MAX_ANSWER_CHARS, MAX_CITATIONS, MAX_COMMENT_CHARS, FeedbackIn, FeedbackStore
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, busy_answer, client_of
 from newsdesk.ui.library import Catalog, read_article
@@ -196,51 +197,59 @@ def build_blocks(
             "passage it rests on; when the articles do not hold the answer, Newsdesk says so. "
             "Follow-up questions are read in the light of the conversation."
         )
-        answers = gr.State({})
-        with gr.Row(elem_id="newsdesk-main", equal_height=False):
-            with gr.Column(scale=3, min_width=300):
-                chatbot = gr.Chatbot(
-                    label="Newsdesk",
-                    height=520,
-                    sanitize_html=True,
-                    allow_tags=False,
-                    latex_delimiters=[],
-                    feedback_options=("Like", "Dislike") if feedback is not None else None,
-                    elem_id="newsdesk-chat",
-                )
-                with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Ask a question about the articles…",
-                        show_label=False,
-                        scale=8,
-                        elem_id="newsdesk-question",
+        with gr.Tab("Chat", elem_id="newsdesk-tab-chat"):
+            answers = gr.State({})
+            with gr.Row(elem_id="newsdesk-main", equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    chatbot = gr.Chatbot(
+                        label="Newsdesk",
+                        height=520,
+                        sanitize_html=True,
+                        allow_tags=False,
+                        latex_delimiters=[],
+                        feedback_options=("Like", "Dislike") if feedback is not None else None,
+                        elem_id="newsdesk-chat",
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="newsdesk-ask")
-                comment = gr.Textbox(
-                    placeholder="Optional comment, sent with thumbs up or down on an answer",
-                    show_label=False,
-                    max_length=MAX_COMMENT_CHARS,
-                    elem_id="newsdesk-comment",
-                    visible=feedback is not None,
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="Ask a question about the articles…",
+                            show_label=False,
+                            scale=8,
+                            elem_id="newsdesk-question",
+                        )
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="newsdesk-ask")
+                    comment = gr.Textbox(
+                        placeholder="Optional comment, sent with thumbs up or down on an answer",
+                        show_label=False,
+                        max_length=MAX_COMMENT_CHARS,
+                        elem_id="newsdesk-comment",
+                        visible=feedback is not None,
+                    )
+                    thanks = gr.Markdown("", elem_id="newsdesk-feedback-status")
+                with gr.Column(scale=2, min_width=260):
+                    gr.Markdown("### Sources")
+                    panel = gr.HTML(EMPTY_PANEL, elem_id="newsdesk-panel")
+            with gr.Accordion("Filters", open=False), gr.Row():
+                sources = gr.Dropdown(
+                    choices=[],
+                    value=[],
+                    multiselect=True,
+                    label="Outlets",
+                    elem_id="newsdesk-sources",
+                    scale=2,
                 )
-                thanks = gr.Markdown("", elem_id="newsdesk-feedback-status")
-            with gr.Column(scale=2, min_width=260):
-                gr.Markdown("### Sources")
-                panel = gr.HTML(EMPTY_PANEL, elem_id="newsdesk-panel")
-        with gr.Accordion("Filters", open=False), gr.Row():
-            sources = gr.Dropdown(
-                choices=[], value=[], multiselect=True, label="Outlets", elem_id="newsdesk-sources", scale=2
+                since = gr.Textbox(
+                    value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="newsdesk-since"
+                )
+                until = gr.Textbox(
+                    value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
+                )
+            examples = gr.Dataset(
+                components=[question], samples=[], label="Try", elem_id="newsdesk-examples", visible=False
             )
-            since = gr.Textbox(
-                value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="newsdesk-since"
-            )
-            until = gr.Textbox(
-                value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
-            )
-        examples = gr.Dataset(
-            components=[question], samples=[], label="Try", elem_id="newsdesk-examples", visible=False
-        )
-        empty = gr.Markdown(EMPTY_INDEX, visible=False, elem_id="newsdesk-empty")
+            empty = gr.Markdown(EMPTY_INDEX, visible=False, elem_id="newsdesk-empty")
+        with gr.Tab("Articles", elem_id="newsdesk-tab-articles"):
+            refresh_articles = build_articles_tab(desk, guards, catalog, feedback)
         inputs = [question, chatbot, sources, since, until, answers]
         outputs = [chatbot, question, answers]
         question.submit(respond, inputs, outputs, api_name="chat").then(
@@ -254,5 +263,6 @@ def build_blocks(
         blocks.load(known_sources, None, sources, api_visibility="private")
         blocks.load(index_state, None, [examples, empty], api_visibility="private")
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private")
+        blocks.load(*refresh_articles, api_visibility="private")
         gr.api(ask, api_name="ask")
     return blocks
