@@ -83,7 +83,7 @@ def build_articles_tab(
                 gr.skip(),
             )
         try:
-            outcome = add_uploads(desk, uploads, lambda done, total: progress((done, total), desc="Indexing"))
+            outcome = add_uploads(desk, uploads)  # the page shows the event's progress meanwhile
         except IndexBusy:
             return "Another indexing run is writing; try again shortly.", gr.skip(), gr.skip(), gr.skip()
         rows, where = listing(query, 1)
