@@ -9,7 +9,7 @@ LOCK ?= requirements.lock
 CONSTRAINTS := $(if $(LOCK),-c $(LOCK))
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS)
 
-.PHONY: setup demo test lint typecheck unit browser-deps nginx-deps lock test-openai-next
+.PHONY: setup demo test lint typecheck unit browser-deps nginx-deps lock test-openai-next screenshots
 
 setup: $(STAMP)
 
@@ -52,6 +52,9 @@ nginx-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	  else echo "Install nginx (e.g. 'sudo apt-get install nginx') for the reverse-proxy test"; fi; }
+# The README's screenshots (chat + sources; desktop and phone; light and dark), from the browser test.
+screenshots: setup browser-deps
+	NEWSDESK_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/ui/test_journey.py -k screenshots
 
 lint: setup
 	$(BIN)/ruff check .

@@ -36,6 +36,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         "llm": getattr(args, "llm", None),
         "root_path": getattr(args, "root_path", None),
         "watch_every": getattr(args, "every", None),
+        "allow_uploads": True if getattr(args, "allow_uploads", False) else None,
     }
     return Settings(**{name: value for name, value in flags.items() if value is not None})
 
@@ -410,8 +411,25 @@ def cmd_passwd(args: argparse.Namespace) -> int:
             return 2
     else:
         password = sys.stdin.readline().rstrip("\n")
-    set_password(Path(args.file), args.user, password)
+    set_password(Path(args.file), args.user, password, role="admin" if args.admin else None)
     print(f"{args.file}: {args.user} set (argon2 hash); serve with --auth-file {args.file}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from newsdesk.ui.feedback import FeedbackStore, feedback_path
+
+    store = FeedbackStore(feedback_path(settings_from(args)))
+    if args.output in (None, "-"):
+        written = store.export(sys.stdout)
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            written = store.export(out)
+    counts = store.counts()
+    print(
+        f"newsdesk: {written} verdicts exported ({counts['up']} up, {counts['down']} down) from {store.path}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -552,6 +570,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="require a login: users and password hashes made by `newsdesk passwd` (or NEWSDESK_AUTH_FILE; "
         "NEWSDESK_AUTH=user:password also works)",
     )
+    p_serve.add_argument(
+        "--allow-uploads",
+        action="store_true",
+        help="let every user add and delete articles in the app (or NEWSDESK_ALLOW_UPLOADS; else only "
+        "admins of the auth file); refused on a public --host without a login",
+    )
     # --auth USER:PASS is refused with a message: a password on the command line shows in `ps`.
     p_serve.add_argument("--auth", help=argparse.SUPPRESS)
     p_serve.set_defaults(run=cmd_serve)
@@ -576,7 +600,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_passwd.add_argument("file", help="the auth file (created with mode 0600)")
     p_passwd.add_argument("user")
+    p_passwd.add_argument(
+        "--admin", action="store_true", help="make the user an admin: may add and delete articles in the app"
+    )
     p_passwd.set_defaults(run=cmd_passwd)
+
+    p_feedback = sub.add_parser("feedback", help="readers' verdicts on answers (thumbs up/down, comments)")
+    feedback_sub = p_feedback.add_subparsers(dest="action", required=True)
+    p_export = with_db(
+        feedback_sub.add_parser(
+            "export", help="write every verdict as JSON lines: question, answer, verdict, comment, citations"
+        )
+    )
+    p_export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p_export.set_defaults(run=cmd_feedback)
     return parser
 
 

@@ -125,6 +125,11 @@ class Settings(BaseSettings):
         description="File of users and argon2 password hashes (`newsdesk passwd FILE USER`) to require a "
         "login. Default: none",
     )
+    allow_uploads: bool = Field(
+        False,
+        description="Let every user add and delete articles in the app (else only admins of the auth "
+        "file); refused on a public address without a login. Default: false",
+    )
     concurrency: int = Field(
         8, ge=1, description="Questions answered at once by the app, over every route. Default: 8"
     )

@@ -2,8 +2,9 @@
 
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
 contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
-server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/healthz``;
-``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
+server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/v1/...``
+OpenAI-compatible chat (``newsdesk.ui.openai_api``); ``/api/articles`` and ``/api/feedback``;
+``/healthz``; ``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
 With users configured, every route but the login page and ``/healthz`` wants a login
 (``newsdesk.ui.guard.Login``: the chat's session cookie, HTTP Basic, or a Bearer token), failed logins
 are throttled per client address and user name; Gradio's upload route is closed unless
@@ -35,6 +36,8 @@ from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem
+from newsdesk.ui.articles_api import articles_router
+from newsdesk.ui.feedback import FeedbackStore, feedback_path, feedback_router
 from newsdesk.ui.guard import (
     Busy,
     Guards,
@@ -44,9 +47,12 @@ from newsdesk.ui.guard import (
     api_input_problem,
     client_of,
 )
+from newsdesk.ui.library import Catalog
 from newsdesk.ui.observe import METRICS_CONTENT_TYPE, AccessLog, configure_logging, log_fields
+from newsdesk.ui.openai_api import openai_router
 from newsdesk.ui.proxy import uvicorn_settings
 from newsdesk.ui.served import served_qa
+from newsdesk.ui.uploads import may_change_articles, upload_request_limit, uploads_router
 from newsdesk.wiring import Newsdesk
 
 _log = logging.getLogger("newsdesk.serve")
@@ -83,6 +89,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     import gradio as gr
 
     from newsdesk.ui.chat import build_blocks
+    from newsdesk.ui.sources import MARKER_SCRIPT, PANEL_CSS
 
     settings = desk.settings
     guards = guards or Guards.from_settings(settings)
@@ -210,11 +217,19 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         NEWSDESK_METRICS_OPEN."""
         return Response(guards.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
-    blocks = build_blocks(desk, guards)
+    # Every route below is behind ``LoginGuard`` (added at the end), like the ones above.
+    app.include_router(openai_router(desk, guards, api_threads))
+    feedback = FeedbackStore(feedback_path(settings))
+    app.include_router(feedback_router(feedback, guards))
+    catalog = Catalog(desk.store)
+    app.include_router(articles_router(catalog))
+    app.include_router(uploads_router(desk, guards))
+    blocks = build_blocks(desk, guards, feedback, catalog)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
     )
-    if settings.upload_max_bytes:
+    upload_limit = upload_request_limit(settings, guards.credentials)
+    if upload_limit:
         blocks.delete_cache = UPLOADS_KEPT  # uploads are removed an hour after they came
     mounted = gr.mount_gradio_app(
         app,
@@ -225,14 +240,23 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         server_port=settings.port,
         footer_links=["api"],
         ssr_mode=False,
-        max_file_size=settings.upload_max_bytes or None,
+        max_file_size=upload_limit or None,
         root_path=settings.root_path or None,
+        css=PANEL_CSS,
+        head=MARKER_SCRIPT,
     )
     chat = gradio_app_of(mounted)
     # The last added runs first: the access log, the login, then the chat page's schema, then the
     # upload limit.
     mounted.add_middleware(
-        UploadGuard, max_bytes=settings.upload_max_bytes, upload_dir=Path(chat.uploaded_file_dir)
+        UploadGuard,
+        max_bytes=upload_limit,
+        upload_dir=Path(chat.uploaded_file_dir),
+        # An operator's NEWSDESK_UPLOAD_MAX_BYTES opens uploads to every logged-in user; otherwise only
+        # those who may add articles send a body at all.
+        may_upload=None
+        if settings.upload_max_bytes
+        else (lambda user: may_change_articles(settings, guards.credentials, user)),
     )
     if login is not None:
         if not settings.api_docs_public:

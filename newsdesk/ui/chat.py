@@ -15,16 +15,20 @@ import gradio as gr
 from newsdesk.rag.llm.generate import final_of
 from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem, printable
+from newsdesk.ui.articles_tab import build_articles_tab
+from newsdesk.ui.feedback import MAX_ANSWER_CHARS, MAX_CITATIONS, MAX_COMMENT_CHARS, FeedbackIn, FeedbackStore
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, busy_answer, client_of
+from newsdesk.ui.library import Catalog, read_article
 from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, render_partial
 from newsdesk.ui.served import served_qa
+from newsdesk.ui.sources import EMPTY_PANEL, panel_html
 from newsdesk.wiring import Newsdesk
 
-EXAMPLE_QUESTIONS = [
-    "Who is visiting Beijing for security talks?",
-    "Where will Russia's Su-57 fighter be shown?",
-    "What did Maria Zakharova say about the partnership?",
-]
+EMPTY_INDEX = (
+    "**No articles are indexed yet.** Add some on the server with `newsdesk index PATH` "
+    "(files or folders of .txt, .md, .html or .jsonl): this page answers from them within seconds, "
+    "without a restart."
+)
 
 
 def guarded(
@@ -94,8 +98,13 @@ def echoed(value: Any) -> Any:
     return value
 
 
-def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
-    """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``."""
+def build_blocks(
+    desk: Newsdesk, guards: Guards, feedback: FeedbackStore | None = None, catalog: Catalog | None = None
+) -> gr.Blocks:
+    """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``. With ``feedback``,
+    each answer has thumbs up and down (an optional comment goes with them); the example questions
+    come from the headlines of the ``catalog``'s newest articles."""
+    catalog = catalog or Catalog(desk.store)
 
     def answer_for(
         question: Any, source: Any, since: Any, until: Any, history: Any, request: gr.Request | None
@@ -112,11 +121,13 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
         sources: list[str] | None = None,
         since: str = "",
         until: str = "",
+        answers: dict[int, Answer] | None = None,
         request: gr.Request | None = None,
-    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    ) -> Iterator[tuple[list[dict[str, Any]], str, dict[int, Answer]]]:
         shown_question = escape_untrusted(printable(str(message or "")).strip()[:300]) or "…"
         before = [*echoed(history or []), {"role": "user", "content": shown_question}]
         client = client_of(request) if request is not None else None
+        cited = dict(answers or {})
         items = guarded(
             desk,
             guards,
@@ -128,8 +139,30 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
             plain_messages(history),
             True,
         )
-        for content in chat_messages(items):
-            yield [*before, {"role": "assistant", "content": content}], ""
+        shown = ""
+        for item in items:
+            if isinstance(item, Answer):
+                cited[len(before)] = item  # the panel shows its sources (``show_sources``)
+                content = render_answer(item)
+            else:
+                shown += item
+                content = render_partial(shown)
+            yield [*before, {"role": "assistant", "content": content}], "", cited
+
+    def show_sources(answers: dict[int, Answer] | None) -> str:
+        """The panel for the newest answer."""
+        if not answers:
+            return EMPTY_PANEL
+        return panel_html(
+            answers[max(answers)].citations, lambda article_id: read_article(desk.store, article_id)
+        )
+
+    def select_sources(answers: dict[int, Answer] | None, selected: gr.SelectData) -> Any:
+        """The panel for the answer clicked in the chat (an earlier one included)."""
+        index = selected.index[0] if isinstance(selected.index, list | tuple) else selected.index
+        if not answers or index not in answers:
+            return gr.skip()
+        return panel_html(answers[index].citations, lambda article_id: read_article(desk.store, article_id))
 
     def ask(
         question: str,
@@ -143,8 +176,37 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
         ``history`` (``{"role", "content"}`` messages, oldest first) makes a follow-up stand alone."""
         return answer_for(question or "", source, since or "", until or "", history, request).to_dict()
 
+    def give_feedback(
+        answers: dict[int, Answer] | None, comment: str, vote: gr.LikeData, request: gr.Request | None = None
+    ) -> Any:
+        """Store a thumbs up or down on an answer, with the comment typed beside the chat."""
+        index = vote.index[0] if isinstance(vote.index, list | tuple) else vote.index
+        answer = (answers or {}).get(index)
+        if feedback is None or answer is None or vote.liked is None or vote.liked == "":
+            return gr.skip(), gr.skip()
+        client = client_of(request) if request is not None else None
+        if client is not None and guards.limits.ask_allowed(client):
+            return gr.skip(), "You have sent many requests in a short time; try again shortly."
+        entry = FeedbackIn(
+            verdict="up" if vote.liked is True else "down",
+            question=answer.question[:1000] or "…",
+            answer=answer.answer[:MAX_ANSWER_CHARS],
+            comment=str(comment or "")[:MAX_COMMENT_CHARS],
+            citations=answer.to_dict()["citations"][:MAX_CITATIONS],
+        )
+        user = str(getattr(request, "username", "") or "") if request is not None else ""
+        feedback.add(entry, user=user)
+        return "", "Thank you: your feedback was saved."
+
     def known_sources() -> Any:
         return gr.Dropdown(choices=desk.outlets())
+
+    def index_state() -> tuple[Any, Any]:
+        """Example questions from the newest headlines, or, for an empty index, how to add articles."""
+        questions = catalog.example_questions()
+        return gr.Dataset(samples=[[q] for q in questions], visible=bool(questions)), gr.Markdown(
+            visible=not questions
+        )
 
     with gr.Blocks(title="Newsdesk") as blocks:
         gr.Markdown(
@@ -152,37 +214,72 @@ def build_blocks(desk: Newsdesk, guards: Guards) -> gr.Blocks:
             "passage it rests on; when the articles do not hold the answer, Newsdesk says so. "
             "Follow-up questions are read in the light of the conversation."
         )
-        chatbot = gr.Chatbot(
-            label="Newsdesk",
-            height=520,
-            sanitize_html=True,
-            allow_tags=False,
-            latex_delimiters=[],
-            feedback_options=None,
-            elem_id="newsdesk-chat",
+        with gr.Tab("Chat", elem_id="newsdesk-tab-chat"):
+            answers = gr.State({})
+            with gr.Row(elem_id="newsdesk-main", equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    chatbot = gr.Chatbot(
+                        label="Newsdesk",
+                        height=520,
+                        sanitize_html=True,
+                        allow_tags=False,
+                        latex_delimiters=[],
+                        feedback_options=("Like", "Dislike") if feedback is not None else None,
+                        elem_id="newsdesk-chat",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="Ask a question about the articles…",
+                            show_label=False,
+                            scale=8,
+                            elem_id="newsdesk-question",
+                        )
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="newsdesk-ask")
+                    comment = gr.Textbox(
+                        placeholder="Optional comment, sent with thumbs up or down on an answer",
+                        show_label=False,
+                        max_length=MAX_COMMENT_CHARS,
+                        elem_id="newsdesk-comment",
+                        visible=feedback is not None,
+                    )
+                    thanks = gr.Markdown("", elem_id="newsdesk-feedback-status")
+                with gr.Column(scale=2, min_width=260):
+                    gr.Markdown("### Sources")
+                    panel = gr.HTML(EMPTY_PANEL, elem_id="newsdesk-panel")
+            with gr.Accordion("Filters", open=False), gr.Row():
+                sources = gr.Dropdown(
+                    choices=[],
+                    value=[],
+                    multiselect=True,
+                    label="Outlets",
+                    elem_id="newsdesk-sources",
+                    scale=2,
+                )
+                since = gr.Textbox(
+                    value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="newsdesk-since"
+                )
+                until = gr.Textbox(
+                    value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
+                )
+            examples = gr.Dataset(
+                components=[question], samples=[], label="Try", elem_id="newsdesk-examples", visible=False
+            )
+            empty = gr.Markdown(EMPTY_INDEX, visible=False, elem_id="newsdesk-empty")
+        with gr.Tab("Articles", elem_id="newsdesk-tab-articles"):
+            refresh_articles = build_articles_tab(desk, guards, catalog, feedback)
+        inputs = [question, chatbot, sources, since, until, answers]
+        outputs = [chatbot, question, answers]
+        question.submit(respond, inputs, outputs, api_name="chat").then(
+            show_sources, answers, panel, api_visibility="private"
         )
-        with gr.Row():
-            question = gr.Textbox(
-                placeholder="Ask a question about the articles…",
-                show_label=False,
-                scale=8,
-                elem_id="newsdesk-question",
-            )
-            send = gr.Button("Ask", variant="primary", scale=1, elem_id="newsdesk-ask")
-        with gr.Accordion("Filters", open=False), gr.Row():
-            sources = gr.Dropdown(
-                choices=[], value=[], multiselect=True, label="Outlets", elem_id="newsdesk-sources", scale=2
-            )
-            since = gr.Textbox(
-                value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="newsdesk-since"
-            )
-            until = gr.Textbox(
-                value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
-            )
-        gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Try")
-        inputs = [question, chatbot, sources, since, until]
-        question.submit(respond, inputs, [chatbot, question], api_name="chat")
-        send.click(respond, inputs, [chatbot, question], api_visibility="private")
+        send.click(respond, inputs, outputs, api_visibility="private").then(
+            show_sources, answers, panel, api_visibility="private"
+        )
+        chatbot.select(select_sources, answers, panel, api_visibility="private")
+        chatbot.like(give_feedback, [answers, comment], [comment, thanks], api_visibility="private")
         blocks.load(known_sources, None, sources, api_visibility="private")
+        blocks.load(index_state, None, [examples, empty], api_visibility="private")
+        examples.click(lambda sample: sample[0], examples, question, api_visibility="private")
+        blocks.load(*refresh_articles, api_visibility="private")
         gr.api(ask, api_name="ask")
     return blocks

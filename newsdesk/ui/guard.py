@@ -237,6 +237,8 @@ class Credentials:
     (``Login`` runs it off the event loop and remembers recent successes)."""
 
     hashes: dict[str, str]
+    roles: dict[str, str] = field(default_factory=dict)
+    """Each user's role from the auth file (``admin``, or none)."""
 
     @classmethod
     def load(cls, auth: str | None, auth_file: Path | None) -> Credentials | None:
@@ -244,14 +246,19 @@ class Credentials:
         from argon2 import PasswordHasher
 
         hashes: dict[str, str] = {}
+        roles: dict[str, str] = {}
         if auth_file is not None:
             hashes.update(read_auth_file(auth_file))
+            roles.update(read_auth_roles(auth_file))
         if auth:
             user, sep, password = auth.partition(":")
             if not sep or not user or not password:
                 raise CredentialsError("NEWSDESK_AUTH must look like 'user:password'")
             hashes[user] = PasswordHasher().hash(password)
-        return cls(hashes) if hashes else None
+        return cls(hashes, roles=roles) if hashes else None
+
+    def is_admin(self, user: str) -> bool:
+        return self.roles.get(user) == ADMIN
 
     def verify(self, user: str, password: str) -> bool:
         """True for a known user with the right password (argon2, slow on purpose)."""
@@ -267,40 +274,62 @@ class Credentials:
         return False
 
 
-def read_auth_file(path: Path) -> dict[str, str]:
-    """``user:hash`` lines (``#`` comments allowed); a clear password in the file is refused."""
+ADMIN = "admin"
+"""The role that may add and delete articles (``user:<argon2 hash>:admin`` in the auth file)."""
+
+
+def _auth_entries(path: Path) -> dict[str, tuple[str, str]]:
+    """``user:hash`` or ``user:hash:role`` lines (``#`` comments allowed); a clear password is refused."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CredentialsError(f"cannot read the auth file {path} ({error.strerror or error})") from None
-    hashes: dict[str, str] = {}
+    entries: dict[str, tuple[str, str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        user, sep, stored = line.strip().partition(":")
-        if not sep or not user or not stored.startswith("$argon2"):
+        user, sep, rest = line.strip().partition(":")
+        stored, _, role = rest.partition(":")  # an argon2 hash holds no ':'
+        if not sep or not user or not stored.startswith("$argon2") or role not in ("", ADMIN):
             raise CredentialsError(
-                f"{path}:{number}: expected 'user:<argon2 hash>'; add users with "
-                f"`newsdesk passwd {path} USER` (passwords are never stored in clear)"
+                f"{path}:{number}: expected 'user:<argon2 hash>' or 'user:<argon2 hash>:admin'; add users "
+                f"with `newsdesk passwd {path} USER` (passwords are never stored in clear)"
             )
-        hashes[user] = stored
-    return hashes
+        entries[user] = (stored, role)
+    return entries
 
 
-def set_password(path: Path, user: str, password: str) -> None:
-    """Add or replace ``user`` in the auth file with an argon2 hash of ``password`` (file mode 0600)."""
+def read_auth_file(path: Path) -> dict[str, str]:
+    """Each user's argon2 hash."""
+    return {user: stored for user, (stored, _) in _auth_entries(path).items()}
+
+
+def read_auth_roles(path: Path) -> dict[str, str]:
+    """Each user's role (only users with one)."""
+    return {user: role for user, (_, role) in _auth_entries(path).items() if role}
+
+
+def set_password(path: Path, user: str, password: str, role: str | None = None) -> None:
+    """Add or replace ``user`` in the auth file with an argon2 hash of ``password`` (file mode 0600);
+    ``role`` sets the user's role (``admin``, or "" for none); None keeps the one it has."""
     from argon2 import PasswordHasher
 
     if not user or ":" in user or not password:
         raise CredentialsError("user names cannot be empty or hold ':', and passwords cannot be empty")
-    hashes = read_auth_file(path) if path.exists() else {}
-    hashes[user] = PasswordHasher().hash(password)
+    if role not in (None, "", ADMIN):
+        raise CredentialsError(f"unknown role {role!r}: the one role is {ADMIN!r}")
+    entries = _auth_entries(path) if path.exists() else {}
+    kept_role = entries.get(user, ("", ""))[1] if role is None else role
+    entries[user] = (PasswordHasher().hash(password), kept_role)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write("# Newsdesk users: user:argon2 hash (newsdesk passwd FILE USER)\n")
-        out.writelines(f"{name}:{stored}\n" for name, stored in sorted(hashes.items()))
+        out.write("# Newsdesk users: user:argon2 hash[:admin] (newsdesk passwd FILE USER [--admin])\n")
+        out.writelines(
+            f"{name}:{stored}{':' + given if given else ''}\n"
+            for name, (stored, given) in sorted(entries.items())
+        )
     os.replace(temporary, path)
 
 
@@ -668,21 +697,34 @@ class SchemaHiddenBeforeLogin:
 
 
 UPLOAD_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress", "/gradio_api/process_recording")
+API_UPLOAD_PATH = "/api/articles"
+"""``POST /api/articles`` (the Articles API's upload): the same limit and the same admin check."""
 
 
 class UploadGuard:
-    """ASGI middleware: Gradio's upload route closed (404) unless ``NEWSDESK_UPLOAD_MAX_BYTES`` opens it;
-    when open, a body over the limit is refused (413) from its ``Content-Length`` before a byte is read,
-    a body without one is refused (411), and one that streams past it is cut off, its temp files removed.
+    """ASGI middleware: Gradio's upload route and ``POST /api/articles`` closed (404) unless uploads are
+    open (``NEWSDESK_UPLOAD_MAX_BYTES``, or an upload feature: admins in the auth file, ``--allow-uploads``);
+    when open, a user ``may_upload`` refuses gets 403 and a body over the limit 413, both from the
+    headers before a byte is read; a body without a length is refused (411), and one that streams past
+    the limit is cut off, its temp files removed.
     """
 
-    def __init__(self, app: Asgi, max_bytes: int, upload_dir: Path) -> None:
+    def __init__(
+        self,
+        app: Asgi,
+        max_bytes: int,
+        upload_dir: Path,
+        may_upload: Callable[[str | None], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_dir = upload_dir
+        self.may_upload = may_upload
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not (app_path(scope).rstrip("/") or "/").startswith(UPLOAD_PATHS):
+        path = app_path(scope).rstrip("/") or "/"
+        api_upload = scope["type"] == "http" and scope.get("method") == "POST" and path == API_UPLOAD_PATH
+        if scope["type"] != "http" or not (path.startswith(UPLOAD_PATHS) or api_upload):
             await self.app(scope, receive, send)
             return
         from starlette.datastructures import Headers
@@ -694,7 +736,11 @@ class UploadGuard:
         if self.max_bytes <= 0:
             await refuse(404, "Not Found")
             return
-        if scope["method"] != "POST" or not app_path(scope).rstrip("/").endswith("/upload"):
+        user = (scope.get("state") or {}).get("user")
+        if self.may_upload is not None and not self.may_upload(user if isinstance(user, str) else None):
+            await refuse(403, "only an admin may add articles")  # before a byte of the body is read
+            return
+        if scope["method"] != "POST" or not (api_upload or path.endswith("/upload")):
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")

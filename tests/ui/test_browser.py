@@ -40,16 +40,18 @@ SERVER_START_TIMEOUT_S = 120
 ANSWER_TIMEOUT_MS = 60_000
 
 CHAT = "#newsdesk-chat"
+PANEL = "#newsdesk-panel"
 BOT_MESSAGE = f"{CHAT} [data-testid='bot']"
 ERROR_TOAST = "[data-testid='toast-body']"
 
 SCRIPT_PAYLOAD = "<script>window.__pwned=1</script>"
 IMG_PAYLOAD = '<img src=x onerror="window.__pwned=1">'
 MARKDOWN_IMAGE_PAYLOAD = "![x](http://203.0.113.9/x.png)"
+TEMPLATE_PAYLOAD = "${window.__pwned=1} {{constructor.constructor('window.__pwned=1')()}}"
 HOSTILE_QUESTION = "How did the Zorblat festival in Qantaris open?"
 HOSTILE_ARTICLE = f"""Zorblat Festival Opens in Qantaris
 The Zorblat festival in Qantaris opened on Friday with lantern parades {SCRIPT_PAYLOAD}, a fireworks show \
-{IMG_PAYLOAD} and a poster {MARKDOWN_IMAGE_PAYLOAD} of a golden lantern.
+{IMG_PAYLOAD} and a poster {MARKDOWN_IMAGE_PAYLOAD} of a golden lantern {TEMPLATE_PAYLOAD}.
 Thousands of visitors walked along the river until midnight.
 """
 
@@ -151,7 +153,9 @@ class ChatPage:
         self.page = page
         self.requests: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
-        page.goto(f"{base_url}/", wait_until="networkidle")
+        page.set_default_timeout(ANSWER_TIMEOUT_MS)  # a shared, busy machine loads the page slowly
+        # Not "networkidle": the page keeps a heartbeat open (Gradio's, for the per-visitor state).
+        page.goto(f"{base_url}/", wait_until="load")
         page.locator("#newsdesk-question textarea").wait_for(state="visible")
 
     def ask(self, question: str) -> Any:
@@ -286,3 +290,114 @@ def test_the_login_page_loads_logs_in_and_the_chat_answers_behind_it(
         assert page.locator(ERROR_TOAST).count() == 0
     finally:
         context.close()
+
+
+def sources_shown(chat: ChatPage, word: str) -> Any:
+    """The sources panel once it shows a source whose text holds ``word``."""
+    panel = chat.page.locator(PANEL)
+    panel.locator(".nd-source", has_text=word).first.wait_for(state="visible", timeout=ANSWER_TIMEOUT_MS)
+    return panel
+
+
+def test_a_marker_brings_its_source_into_view_with_the_quote_highlighted(chat: ChatPage) -> None:
+    answer = chat.ask("Who is visiting Beijing for security talks?")
+    panel = sources_shown(chat, "Shoigu")
+    seed_text = flat(SEED_ARTICLE.read_text(encoding="utf-8"))
+
+    answer.locator("strong", has_text="[1]").first.click()
+
+    card = panel.locator("#nd-source-1")
+    chat.page.wait_for_function("document.querySelector('#nd-source-1').classList.contains('nd-active')")
+    assert card.is_visible()
+    quote = flat(card.locator(".nd-passage mark.nd-quote").inner_text())
+    assert "Shoigu" in quote and quote in seed_text
+    passage = flat(card.locator(".nd-passage").inner_text())
+    assert len(passage) > len(quote) and quote in passage  # the quote inside its surrounding passage
+    short = flat(card.locator(".nd-passage mark.nd-quote mark.nd-answer").inner_text())
+    assert "Shoigu" in short and short in quote
+    assert "china-russia" not in flat(card.inner_text()) and card.locator("a").count() == 0  # no file link
+
+    card.locator(".nd-whole summary").click()
+
+    whole = card.locator(".nd-article")
+    whole.wait_for(state="visible")
+    assert flat(whole.inner_text()) == seed_text  # the whole article, its headline once
+    assert flat(whole.locator("mark.nd-quote").inner_text()) == quote
+
+
+def test_sources_panel_and_whole_article_show_article_text_as_text(chat: ChatPage) -> None:
+    chat.ask(HOSTILE_QUESTION)
+    panel = sources_shown(chat, "Zorblat")
+    card = panel.locator(".nd-source", has_text="Zorblat").first
+    card.locator(".nd-whole summary").click()
+    card.locator(".nd-article").wait_for(state="visible")
+    chat.page.wait_for_timeout(1000)  # give an injected handler or image every chance to fire
+
+    passage = flat(card.locator(".nd-passage").inner_text())
+    whole = flat(card.locator(".nd-article").inner_text())
+    for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD, MARKDOWN_IMAGE_PAYLOAD, TEMPLATE_PAYLOAD):
+        assert payload in passage, f"{payload!r} should be shown literally in the passage: {passage!r}"
+        assert payload in whole, f"{payload!r} should be shown literally in the whole article: {whole!r}"
+    assert chat.page.evaluate("typeof window.__pwned") == "undefined"
+    assert panel.locator("script, img, iframe, [onerror], [onload]").count() == 0
+    assert chat.foreign_hosts() == set(), f"page reached outside 127.0.0.1: {chat.requests}"
+
+
+def test_at_phone_width_the_sources_come_below_the_chat_and_the_box_stays_in_view(
+    server: Server, browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        chat = ChatPage(context.new_page(), server.base_url)
+        chat.ask("Who is visiting Beijing for security talks?")
+        panel = sources_shown(chat, "Shoigu")
+        chat_box = chat.page.locator(CHAT).bounding_box()
+        panel_box = panel.bounding_box()
+        question_box = chat.page.locator("#newsdesk-question textarea").bounding_box()
+        assert chat_box and panel_box and question_box
+        assert panel_box["y"] >= chat_box["y"] + chat_box["height"]  # below, not beside
+        assert panel_box["width"] > 300
+        assert question_box["y"] + question_box["height"] <= 844  # the box is still on the first screen
+    finally:
+        context.close()
+
+
+def test_example_questions_come_from_the_indexed_headlines(chat: ChatPage) -> None:
+    examples = chat.page.locator("#newsdesk-examples")
+    example = examples.get_by_text("Tell me about Chinese-Russian")  # long examples are shown cut
+    example.wait_for(state="visible")
+    assert "Tell me about Zorblat Festival" in examples.inner_text()
+
+    example.click()
+
+    box = chat.page.locator("#newsdesk-question textarea")
+    chat.page.wait_for_function(
+        "document.querySelector('#newsdesk-question textarea').value"
+        " === 'Tell me about Chinese-Russian Security Talks in Beijing'"
+    )
+    answer = chat.ask(box.input_value())
+    assert "Shoigu" in flat(answer.inner_text())
+
+
+def test_an_empty_index_says_how_to_add_articles(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.ui.test_app import start_server
+
+    folder = tmp_path_factory.mktemp("empty")
+    (folder / "no-seeds").mkdir()
+    process, url = start_server(folder / "index", {"NEWSDESK_SEEDS": str(folder / "no-seeds")})
+    context = browser.new_context()
+    try:
+        chat = ChatPage(context.new_page(), url)
+        empty = chat.page.locator("#newsdesk-empty")
+        empty.wait_for(state="visible")
+        assert "No articles are indexed yet" in empty.inner_text() and "newsdesk index" in empty.inner_text()
+        assert (
+            chat.page.locator("#newsdesk-examples").count() == 0
+            or not chat.page.locator("#newsdesk-examples").is_visible()
+        )
+    finally:
+        context.close()
+        process.terminate()
+        process.wait(timeout=30)

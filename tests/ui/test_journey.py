@@ -1,0 +1,160 @@
+"""A visitor's whole visit, in a real headless Chromium against a real ``newsdesk serve`` with logins:
+ask, check a source, read the whole article, add an article as an admin and ask about it, give
+feedback and find it in ``newsdesk feedback export``. Saves screenshots of chat and sources at desktop
+and phone widths, light and dark (``make screenshots`` writes them to docs/screenshots/ for the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SEED_ARTICLE
+from tests.support import run_newsdesk
+from tests.ui.test_app import start_server
+from tests.ui.test_browser import ANSWER_TIMEOUT_MS, BOT_MESSAGE, ChatPage, browser, flat, require_chromium
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser"]  # the shared browser fixture
+
+ADMIN, READER = ("ann", "adm1n-pass"), ("bob", "r3ader-pass")
+QUESTION = "Who is visiting Beijing for security talks?"
+UPLOADED = (
+    "Lighthouse keepers return\n"
+    "The Korvel lighthouse keepers returned to the island of Brannoch on Monday after a winter ashore.\n"
+)
+SCREEN_SIZES = {"desktop": (1280, 860), "phone": (390, 844)}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    require_chromium()
+    folder = tmp_path_factory.mktemp("journey")
+    users = folder / "users.txt"
+    for (user, password), extra in ((ADMIN, ["--admin"]), (READER, [])):
+        assert run_newsdesk("passwd", str(users), user, *extra, input=password + "\n").returncode == 0
+    process, url = start_server(folder / "index", {"NEWSDESK_AUTH_FILE": str(users)})
+    yield url, folder / "index"
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def logged_in(browser: Any, url: str, login: tuple[str, str], **context: Any) -> ChatPage:
+    page = browser.new_context(**context).new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    page.goto(f"{url}/", wait_until="load")
+    page.locator("input[type=text]").first.fill(login[0])
+    page.locator("input[type=password]").fill(login[1])
+    page.get_by_role("button", name="Login").click()
+    page.locator("#newsdesk-question textarea").wait_for(state="visible")
+    return ChatPage(page, url)  # the chat again, as a fresh visit with the login's cookie
+
+
+def test_a_visit_from_question_to_feedback(server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
+    url, index = server
+    chat = logged_in(browser, url, ADMIN, viewport={"width": 1280, "height": 900})
+    page = chat.page
+    seed = flat(SEED_ARTICLE.read_text(encoding="utf-8"))
+
+    answer = chat.ask(QUESTION)
+    page.locator("#newsdesk-panel .nd-source").first.wait_for(state="visible")
+    answer.locator("strong", has_text="[1]").first.click()
+
+    card = page.locator("#nd-source-1")
+    page.wait_for_function("document.querySelector('#nd-source-1').classList.contains('nd-active')")
+    quote = flat(card.locator("mark.nd-quote").first.inner_text())
+    assert "Shoigu" in quote and quote in seed
+    card.locator(".nd-whole summary").click()
+    assert flat(card.locator(".nd-article").inner_text()) == seed
+
+    page.get_by_role("tab", name="Articles").click()
+    upload = tmp_path / "korvel keepers.txt"
+    upload.write_text(UPLOADED, encoding="utf-8")
+    page.locator("#newsdesk-upload input[type=file]").set_input_files(str(upload))
+    page.locator("#newsdesk-upload-button").click()
+    status = page.locator("#newsdesk-upload-status")
+    page.wait_for_function(
+        "document.querySelector('#newsdesk-upload-status').innerText.includes('added 1')",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    assert "added 1" in status.inner_text()
+    page.wait_for_function(
+        "document.querySelector('#newsdesk-article-list').innerText.includes('Lighthouse keepers return')"
+    )
+
+    page.get_by_role("tab", name="Chat").click()
+    uploaded_answer = chat.ask("Where did the Korvel lighthouse keepers return?")
+    assert "Brannoch" in flat(uploaded_answer.inner_text())
+
+    page.locator("#newsdesk-comment textarea").fill("Say when they left, too.")
+    page.locator(BOT_MESSAGE).last.hover()
+    page.get_by_role("button", name="Dislike").last.click()
+    page.wait_for_function(
+        "document.querySelector('#newsdesk-feedback-status').innerText.includes('Thank you')"
+    )
+
+    exported = run_newsdesk("feedback", "export", "--db", str(index))
+    records = [json.loads(line) for line in exported.stdout.splitlines()]
+    (record,) = [r for r in records if r["comment"] == "Say when they left, too."]
+    assert record["verdict"] == "down" and record["user"] == "ann"
+    assert record["question"] == "Where did the Korvel lighthouse keepers return?"
+    assert "Brannoch" in record["answer"] and "Brannoch" in record["citations"][0]["quote"]
+
+
+def test_a_reader_sees_no_upload_or_delete(server: tuple[str, Path], browser: Any) -> None:
+    url, _ = server
+    chat = logged_in(browser, url, READER)
+    chat.page.get_by_role("tab", name="Articles").click()
+    chat.page.wait_for_function(
+        "document.querySelector('#newsdesk-article-list').innerText.includes('Chinese-Russian')"
+    )
+    assert (
+        chat.page.locator("#newsdesk-upload-button").count() == 0
+        or not chat.page.locator("#newsdesk-upload-button").is_visible()
+    )
+    assert not chat.page.locator("#newsdesk-delete-button").is_visible()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", list(SCREEN_SIZES))
+def test_screenshots_of_chat_and_sources(
+    server: tuple[str, Path], browser: Any, tmp_path: Path, size: str, scheme: str
+) -> None:
+    url, _ = server
+    width, height = SCREEN_SIZES[size]
+    chat = logged_in(browser, url, READER, viewport={"width": width, "height": height}, color_scheme=scheme)
+    page = chat.page
+    if scheme == "dark":
+        page.goto(f"{url}/?__theme=dark", wait_until="load")
+        page.locator("#newsdesk-question textarea").wait_for(state="visible")
+    answer = chat.ask(QUESTION)
+    page.locator("#newsdesk-panel .nd-source").first.wait_for(state="visible")
+    answer.locator("strong", has_text="[1]").first.click()
+    page.wait_for_timeout(600)
+    dark = page.evaluate(
+        "document.body.classList.contains('dark') || document.documentElement.classList.contains('dark')"
+    )
+    assert dark == (scheme == "dark")
+
+    folder = Path(os.environ.get("NEWSDESK_SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"chat-{size}-{scheme}.png"
+    if size == "phone":
+        page.locator("#newsdesk-panel").scroll_into_view_if_needed()
+    page.screenshot(path=str(target))
+    shrink(target)
+    assert target.stat().st_size > 10_000
+
+
+def shrink(png: Path) -> None:
+    """A screenshot in 256 colours: a README image a tenth of the size, still sharp."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(png, optimize=True)
