@@ -6,6 +6,7 @@ from functools import cached_property
 
 from newsdesk.config import Settings
 from newsdesk.index.embed import Embedder, OnnxEmbedder, available_cores
+from newsdesk.index.entities import EntityRecognizer
 from newsdesk.index.indexer import Indexer
 from newsdesk.index.lock import IndexBusy, index_lock
 from newsdesk.index.store import ChunkStore
@@ -73,6 +74,7 @@ class Newsdesk:
             lock_timeout=s.index_wait,
             dedup=s.dedup,
             state_dir=s.state_dir,
+            recognizer=EntityRecognizer() if s.ner else None,
         )
 
     @cached_property
