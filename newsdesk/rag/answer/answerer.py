@@ -46,7 +46,14 @@ from newsdesk.rag.answer.compose import (
 from newsdesk.rag.answer.model import ReaderModel
 from newsdesk.rag.answer.question import NAME_TYPES, analyse
 from newsdesk.rag.answer.reading import Reading
-from newsdesk.rag.answer.spans import novelty, score_sentences, score_spans, type_fit, vote
+from newsdesk.rag.answer.spans import (
+    carry_context,
+    novelty,
+    score_sentences,
+    score_spans,
+    type_fit,
+    vote,
+)
 from newsdesk.rag.types import Answer
 
 ABSTAIN_MESSAGE = "The indexed articles do not answer this question."
@@ -121,6 +128,11 @@ class ExtractiveAnswerer:
                 s.spans = spans_of(s, names_seen, kinds)
                 typed[id(s)] = any(type_fit(q, sp.kind) >= 0.75 and novelty(sp, q) > 0 for sp in s.spans)
         reading.rarity = score_sentences(q, sentences, self.model.sentence_weights, typed)
+        for s in sentences:
+            if s.furniture:  # read for context, never quoted
+                s.relevance = 0.0
+                s.spans = []
+        carry_context(q, sentences)
         reading.ranked = sorted(sentences, key=lambda s: s.relevance, reverse=True)
         if q.answer_type == "yesno":
             reading.verdict = yesno.decide(q, passages, sentences, self.model.support_threshold)
@@ -234,7 +246,7 @@ class ExtractiveAnswerer:
             # sentence's relevance); else the best span of any type; else the best sentence alone.
             floor = _logit(top.relevance) - self.span_slack
             every = [(g, sp) for g in reading.groups for sp in g.spans]
-            near = [x for x in every if _logit(x[1].sentence.relevance) >= floor]
+            near = [x for x in every if _logit(x[1].sentence.context) >= floor]
             strong = [x for x in every if x[1].features.get("fit", 0.0) >= STRONG_FIT]
             # Preference: a span of the asked type in a good sentence; any span in a good sentence; the
             # best sentence alone.
@@ -256,8 +268,12 @@ class ExtractiveAnswerer:
             evidence.append(Evidence(sub_sentence(x, a, b), mention))
         statements = [Statement(lead_sentence.text, evidence)]
         used = [shown.sentence, *same]
-        # Other articles that carry the answer come first among the supports (redundancy).
+        # The sentence that echoes the question, when the answer's sentence carries its relevance,
+        # then other articles that carry the answer come first among the supports (redundancy).
         others: list[Sentence] = []
+        echo = shown.sentence.context_from
+        if echo is not None and not echo.furniture:
+            others.append(echo)
         seen_articles = {shown.sentence.passage.article} | {x.passage.article for x in same}
         for m in sorted(group.spans, key=lambda m: m.score, reverse=True):
             if m.sentence.passage.article not in seen_articles and m.score >= SUPPORT_SHARE * shown.score:

@@ -19,8 +19,10 @@ from dataclasses import field as default
 from langchain_core.documents import Document
 
 from newsdesk.dates import MONTH as _MONTH
-from newsdesk.rag.answer.display import is_heading, shown_span
+from newsdesk.index.entities import ENTITIES_KEY, TITLE_ENTITIES_KEY, Entity, decode
+from newsdesk.rag.answer.display import is_furniture, is_heading, shown_span
 from newsdesk.rag.answer.display import reading_sentences as sentence_spans
+from newsdesk.rag.answer.kinds import LABEL_KINDS
 from newsdesk.rag.answer.question import ABBREVIATIONS, Question, named_sources
 from newsdesk.text import READING_STOPWORDS as STOPWORDS
 from newsdesk.text import fold, normalize, stem, token_spans
@@ -42,6 +44,10 @@ class Passage:
     score: float
     hinted: float = 0.0
     """How many of the outlets/days the question names this passage matches (0, 1, 2)."""
+    entities: list[Entity] | None = None
+    """Named entities found at index time (offsets in the article's text); None: not looked for."""
+    title_entities: list[Entity] | None = None
+    """Named entities of the headline (offsets in the title); None: not looked for."""
 
 
 @dataclass
@@ -65,6 +71,16 @@ class Sentence:
     spans: list[Span] = default(default_factory=list)
     aliases: dict[str, list[int]] = default(default_factory=dict)
     """Token positions of abbreviations written out ("chief executive" stands at "ceo")."""
+    neighbours: list[Sentence] = default(default_factory=list, compare=False, repr=False)
+    """The sentences just before and after it in its passage."""
+    context: float = 0.0
+    """Its relevance, or more when a sentence next to it (or, for a headline, in its article) echoes
+    the question: the answer is often named one sentence away from the words that echo the question."""
+    context_from: Sentence | None = default(default=None, compare=False, repr=False)
+    """The sentence whose relevance ``context`` carries (None: its own)."""
+    furniture: bool = False
+    """Page furniture ("More: ...", "Read more", a subheading that is a question, a byline, a
+    caption): read for context, never quoted as an answer."""
 
     @property
     def words(self) -> int:
@@ -113,6 +129,8 @@ def passages_of(question: Question, documents: Sequence[Document]) -> list[Passa
         source = str(meta.get("source", ""))
         published = str(meta.get("published", ""))
         hinted = float(source in named)
+        base = int(meta.get("start", 0) or 0)
+        body = decode(meta.get(ENTITIES_KEY))
         if published and any(published.endswith(day) or published == day for day in question.days):
             hinted += 1.0
         out.append(
@@ -125,6 +143,8 @@ def passages_of(question: Question, documents: Sequence[Document]) -> list[Passa
                 title=str(meta.get("title", "") or "").strip(),
                 score=float(meta.get("score", 0.0) or 0.0),
                 hinted=hinted,
+                entities=None if body is None else [(a + base, b + base, label) for a, b, label in body],
+                title_entities=decode(meta.get(TITLE_ENTITIES_KEY)),
             )
         )
     return out
@@ -166,6 +186,7 @@ def _make_sentence(
         heading=heading,
         key=sentence_key(piece),
         aliases=aliases,
+        furniture=field_name == "text" and is_furniture(text, s, e),
     )
 
 
@@ -211,9 +232,8 @@ def sentences_of(passages: Sequence[Passage]) -> list[Sentence]:
             if sentence.heading:
                 titled.add(passage.article)
         for i, sentence in enumerate(mine):
-            sentence.window = sentence.stems.union(
-                *(mine[j].stems for j in (i - 1, i + 1) if 0 <= j < len(mine))
-            )
+            sentence.neighbours = [mine[j] for j in (i - 1, i + 1) if 0 <= j < len(mine)]
+            sentence.window = sentence.stems.union(*(n.stems for n in sentence.neighbours))
         out.extend(mine)
     for passage in passages:
         if passage.title and passage.article not in titled:
@@ -507,6 +527,11 @@ def spans_of(
     text = sentence.text
     raw = typed_spans(text) if kinds != "names" else []
     names = name_spans(text, names_seen) if kinds != "numbers" else []
+    recognised = entity_spans(sentence) if kinds != "numbers" else None
+    if recognised is not None:
+        # Named entities found at index time decide names; a capitalised name they missed still
+        # counts, but only as a name of unknown kind.
+        names = merge_names(recognised, names)
     numeric = [(s, e) for s, e, _ in raw]
     raw += [(s, e, k) for s, e, k in names if not any(a <= s and e <= b for a, b in numeric)]
     out = []
@@ -515,6 +540,52 @@ def spans_of(
         key = candidate_key(piece)
         if key:
             out.append(Span(sentence, s, e, kind, piece, key))
+    return out
+
+
+def merge_names(
+    recognised: list[tuple[int, int, str]], patterned: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """Named entities first; a capitalised name that holds one or more of them whole and is longer
+    ("In-N-Out Burger" around the recogniser's "Burger") replaces them with the first one's kind; a
+    name they missed altogether counts only as a name of unknown kind."""
+    out = list(recognised)
+    for s, e, kind in patterned:
+        inside = [x for x in out if s <= x[0] and x[1] <= e]
+        crossing = [x for x in out if x[0] < e and s < x[1] and x not in inside]
+        if crossing:
+            continue
+        if inside:
+            if (e - s) > sum(b - a for a, b, _ in inside):
+                out = [x for x in out if x not in inside] + [(s, e, inside[0][2])]
+            continue
+        out.append((s, e, "opener" if kind == "opener" else "name"))
+    return sorted(out)
+
+
+def entity_spans(sentence: Sentence) -> list[tuple[int, int, str]] | None:
+    """The named entities inside a sentence (offsets relative to it) as span kinds
+    (``kinds.LABEL_KINDS``), a leading "the" and a trailing possessive left out; None when its passage
+    was indexed without them."""
+    passage = sentence.passage
+    found = passage.title_entities if sentence.field == "title" else passage.entities
+    if found is None:
+        return None
+    out = []
+    for start, end, label in found:
+        kind = LABEL_KINDS.get(label)
+        if kind is None or start < sentence.start or end > sentence.end:
+            continue
+        s, e = start - sentence.start, end - sentence.start
+        piece = sentence.text[s:e]
+        lead = re.match(r"(?:the|The|THE)\s+", piece)
+        if lead and lead.end() < len(piece):
+            s += lead.end()
+        tail = re.search(r"(?:['’]s|['’])$", sentence.text[s:e])
+        if tail:
+            e -= len(tail.group())
+        if e > s:
+            out.append((s, e, kind))
     return out
 
 
