@@ -44,9 +44,10 @@ from newsdesk.rag.answer.compose import (
     sub_sentence,
 )
 from newsdesk.rag.answer.model import ReaderModel
-from newsdesk.rag.answer.question import NAME_TYPES, analyse
+from newsdesk.rag.answer.question import NAME_TYPES, Question, analyse
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.spans import (
+    Group,
     carry_context,
     novelty,
     score_sentences,
@@ -147,6 +148,8 @@ class ExtractiveAnswerer:
         reading.probability = self.model.probability(reading.features)
         if abstain.asked_missing(reading):
             reading.probability = 0.0
+        elif q.answer_type in NAME_TYPES and q.focus_kind and not abstain.states_asked_kind(reading):
+            reading.probability = min(reading.probability, 0.0)
         else:
             abstain.keep_answers_about_the_asked(reading)
         return reading
@@ -256,7 +259,7 @@ class ExtractiveAnswerer:
                 if q.answer_type not in NAME_TYPES and not may_state(q.answer_type, short):
                     return [], ""  # a date or number was asked; the sentence that matches holds none
                 return statements, short
-            group, shown = max(strong, key=lambda x: x[1].score)
+            group, shown = max(strong, key=lambda x: (self._rank(q, x), x[1].score))
             max_words = MAX_UNTYPED_LEAD_WORDS
         start, end = lead_span(shown.sentence, shown, q.terms, max_words)
         lead_sentence = sub_sentence(shown.sentence, start, end)
@@ -280,6 +283,14 @@ class ExtractiveAnswerer:
                 seen_articles.add(m.sentence.passage.article)
                 others.append(m.sentence)
         return self._supports(reading, statements, used, others), shown.text
+
+    @staticmethod
+    def _rank(q: Question, pair: tuple[Group, Span]) -> float:
+        """How a one-fact answer is chosen among the spans of good sentences: a name by its group's
+        score (agreement across articles counts: news repeats the name it is about), a date or
+        number by its own span's score (the one stated in the best sentence)."""
+        group, span = pair
+        return group.score if q.answer_type in NAME_TYPES else span.score
 
     def _sentence(self, reading: Reading) -> tuple[list[Statement], str]:
         q = reading.question

@@ -366,6 +366,15 @@ _ORG_WORDS = frozenset(
     service services school college hospital army navy police administration bureau fund trust
     """.split()
 )
+_EVENT_WORDS = frozenset(
+    """
+    exhibition expo festival championship championships cup games olympics awards award summit
+    conference tournament open marathon fair show week
+    """.split()
+)
+_MODEL_NAME = re.compile(r"(?=[^\d]*[A-Za-z])(?=.*\d)(?!(?:1[5-9]|20)\d\ds?$)[A-Z][\w-]*(?:\s[\w-]+){0,2}")
+"""A product's model name: a capitalised word with a number in it or after it ("Su-57", "iPhone 16",
+"Boeing 737"), not a year."""
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|throughout)\s+(?:the\s+)?$")
 _PLACE_WORDS = frozenset(
     "city county state province river lake mountain island street avenue park bay valley district".split()
@@ -448,13 +457,16 @@ def name_spans(text: str, names_seen: set[str] | None = None) -> list[tuple[int,
                 if start == 0 and not title_case and lowered[0] not in STOPWORDS | _NOT_NAME:
                     found.append((start, end, "opener"))
                 continue
+            first_word = piece.split()[0]
+            if keep[0] > 0 and "-" in first_word and piece.find(parts[keep[0]]) < len(first_word):
+                keep = list(range(len(parts)))  # "In-N-Out Burger": a hyphenated name is not cut
             if keep[0] > 0:
                 start += piece.find(parts[keep[0]])
                 piece = text[start:end]
                 parts, lowered = parts[keep[0] :], lowered[keep[0] :]
         if start == 0 and len(parts) == 1 and lowered[0] in STOPWORDS | _NOT_NAME:
             continue
-        if lowered[0] in _NOT_NAME and len(parts) > 1:
+        if lowered[0] in _NOT_NAME and len(parts) > 1 and "-" not in piece.split()[0]:
             # "However Google" / "But Apple": drop the first word
             cut = piece.find(parts[1])
             start += cut
@@ -484,6 +496,10 @@ def name_spans(text: str, names_seen: set[str] | None = None) -> list[tuple[int,
             or (len(parts) >= 2 and _PERSON_AFTER.match(after))
         ):
             kind = "person"
+        elif lowered[-1] in _EVENT_WORDS:
+            kind = "event"
+        elif _MODEL_NAME.fullmatch(piece):
+            kind = "product"
         elif lowered[-1] in _ORG_WORDS or (piece.isupper() and len(piece) >= 2 and "." not in piece):
             kind = "org"
         elif (
@@ -531,7 +547,9 @@ def spans_of(
     if recognised is not None:
         # Named entities found at index time decide names; a capitalised name they missed still
         # counts, but only as a name of unknown kind.
-        names = merge_names(recognised, names)
+        names = merge_names(text, recognised, names)
+    if kinds != "numbers":
+        names += [x for x in quoted_titles(text) if not any(a <= x[0] and x[1] <= b for a, b, _ in names)]
     numeric = [(s, e) for s, e, _ in raw]
     raw += [(s, e, k) for s, e, k in names if not any(a <= s and e <= b for a, b in numeric)]
     out = []
@@ -543,12 +561,37 @@ def spans_of(
     return out
 
 
+_QUOTED_TITLE = re.compile(r"[“\"‘]([A-Z0-9][^“”\"\n]{0,60}?)[”\"’](?!\w)")
+MAX_TITLE_WORDS = 8
+
+
+def quoted_titles(text: str) -> list[tuple[int, int, str]]:
+    """Short capitalised phrases in quotes, as news writes the titles of shows, films, books and
+    songs ("the film “Everything Everywhere All at Once”"): kind ``quoted``. A quoted remark (ending
+    in a comma or full stop, or mostly lower case) is not a title."""
+    out = []
+    for m in _QUOTED_TITLE.finditer(text):
+        piece = m.group(1)
+        words = piece.split()
+        if not words or len(words) > MAX_TITLE_WORDS or piece[-1] in ",.;:!?":
+            continue
+        capitals = sum(w[0].isupper() or w[0].isdigit() for w in words)
+        if capitals < max(1, (len(words) + 1) // 2):
+            continue
+        out.append((m.start(1), m.end(1), "quoted"))
+    return out
+
+
+_JOINER = re.compile(r"\s(?:of|for|and|&|de|la|van|von|the)\s", re.I)
+
+
 def merge_names(
-    recognised: list[tuple[int, int, str]], patterned: list[tuple[int, int, str]]
+    text: str, recognised: list[tuple[int, int, str]], patterned: list[tuple[int, int, str]]
 ) -> list[tuple[int, int, str]]:
-    """Named entities first; a capitalised name that holds one or more of them whole and is longer
-    ("In-N-Out Burger" around the recogniser's "Burger") replaces them with the first one's kind; a
-    name they missed altogether counts only as a name of unknown kind."""
+    """Named entities first; a capitalised name that holds one of them whole and is longer ("In-N-Out
+    Burger" around the recogniser's "Burger"), without joining it to another word by "of", "for",
+    "and" ("Congress for TikTok"), replaces it with its kind; a name they missed altogether counts
+    only as a name of unknown kind."""
     out = list(recognised)
     for s, e, kind in patterned:
         inside = [x for x in out if s <= x[0] and x[1] <= e]
@@ -556,10 +599,12 @@ def merge_names(
         if crossing:
             continue
         if inside:
-            if (e - s) > sum(b - a for a, b, _ in inside):
-                out = [x for x in out if x not in inside] + [(s, e, inside[0][2])]
+            (a, b, label), *more = inside
+            outside = text[s:a] + " " + text[b:e]
+            if not more and (e - s) > (b - a) and not _JOINER.search(f" {outside} "):
+                out = [x for x in out if x not in inside] + [(s, e, label)]
             continue
-        out.append((s, e, "opener" if kind == "opener" else "name"))
+        out.append((s, e, kind if kind in ("opener", "product", "event") else "name"))
     return sorted(out)
 
 

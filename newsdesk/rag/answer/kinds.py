@@ -73,7 +73,7 @@ _HEADS = {
     "place": """
         country countries nation nations state states city cities town towns village region regions
         place places continent province county location island islands capital territory area district
-        neighborhood neighbourhood border coast peninsula archipelago municipality borough suburb
+        neighborhood neighbourhood coast peninsula archipelago municipality borough suburb
         destination
     """,
     "facility": """
@@ -123,16 +123,17 @@ KIND_FIT: dict[str, dict[str, float]] = {
               "opener": 0.35},
     "facility": {"facility": 1.0, "org": 0.7, "place": 0.6, "name": 0.7, "opener": 0.4},
     "geo": {"place": 1.0, "facility": 0.6, "name": 0.7, "opener": 0.4},
-    "work": {"work": 1.0, "name": 0.7, "product": 0.5, "org": 0.45, "event": 0.4, "person": 0.3,
-             "opener": 0.4},
-    "product": {"product": 1.0, "org": 0.6, "name": 0.7, "work": 0.5, "opener": 0.4},
-    "event": {"event": 1.0, "name": 0.6, "work": 0.4, "org": 0.3, "facility": 0.2, "place": 0.2,
-              "opener": 0.35},
+    "work": {"work": 1.0, "quoted": 1.0, "name": 0.7, "product": 0.5, "org": 0.45, "event": 0.4,
+             "person": 0.3, "opener": 0.4},
+    "product": {"product": 1.0, "quoted": 0.5, "org": 0.6, "name": 0.7, "work": 0.5, "opener": 0.4},
+    "event": {"event": 1.0, "quoted": 0.4, "name": 0.6, "work": 0.4, "org": 0.3, "facility": 0.2,
+              "place": 0.2, "opener": 0.35},
     "law": {"law": 1.0, "name": 0.6, "work": 0.4, "org": 0.2, "event": 0.2},
     "language": {"language": 1.0, "group": 0.6, "name": 0.5},
     "group": {"group": 1.0, "org": 0.5, "name": 0.5},
     "name": {"name": 0.9, "person": 0.85, "org": 0.9, "place": 0.85, "facility": 0.85, "product": 0.9,
-             "work": 0.9, "event": 0.9, "law": 0.85, "group": 0.6, "language": 0.6, "opener": 0.5},
+             "work": 0.9, "event": 0.9, "law": 0.85, "group": 0.6, "language": 0.6, "opener": 0.5,
+             "quoted": 0.6},
 }  # fmt: skip
 """How well a span kind answers a question's kind (1 = exactly what was asked)."""
 
@@ -235,23 +236,26 @@ def _verb_like(word: str) -> bool:
 
 def focus_words(question: str) -> list[str]:
     """The words of the wh-phrase after the first "which"/"what" ("which *burger chain* has ..."),
-    after "type of"/"kind of"/"one of the"; empty when the wh-word is followed by a verb."""
+    after "one of the"; empty when the wh-word is followed by a verb or by "type of"/"kind of" (a
+    description is asked for)."""
     m = re.search(r"\bname\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(.*)", question, re.I)
     m = m or re.search(r"\b(?:which|what)\s+(.*)", question, re.I)
     if not m:
         return []
-    rest = re.sub(
-        r"^(?:(?:type|kind|sort|one|brand|form)s?\s+of\s+(?:the\s+|a\s+|an\s+)?)", "", m.group(1), flags=re.I
-    )
+    rest = m.group(1)
+    if re.match(r"(?:type|kind|sort|form)s?\s+of\b", rest, re.I):
+        return []  # "what kind of state": a description is asked for, not a name
+    rest = re.sub(r"^(?:one|brand)s?\s+of\s+(?:the\s+|a\s+|an\s+)?", "", rest, flags=re.I)
     found: list[str] = []
     for token in re.findall(r"[A-Za-z][\w.&'’-]*|\d+", rest):
         low = token.lower().strip(".")
         if low in _STOP_AFTER_WH or (found and _verb_like(token)) or (not found and _verb_like(token)):
             break
         possessive = re.search(r"['’]s?$", token)
-        found.append(token[: possessive.start()] if possessive else token)
-        if possessive or len(found) == 5:
-            break  # "which country's president": the country is asked for
+        word = token[: possessive.start()] if possessive else token
+        found.append(word)
+        if (possessive and word.lower() in HEAD_KINDS) or len(found) == 5:
+            break  # "which country's president": the country is asked for ("women's" only describes)
     return found
 
 

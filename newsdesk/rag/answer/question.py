@@ -187,6 +187,9 @@ class Question:
     days: tuple[str, ...] = ()
     wants_year: bool = False
     phrases: tuple[str, ...] = field(default=())
+    focus_kind: str = ""
+    """The kind of name the wh-phrase's head asks for (``kinds.HEAD_KINDS``: "org" for "which chain");
+    empty when the head is unknown or the question asks no "which X"."""
     asked: tuple[str, ...] = ()
     """Stems of what the answer must be about: the role a "who is the ..." question asks about
     ("mayor"), the words of what a "how many" question counts ("passengers"); empty when none."""
@@ -314,12 +317,15 @@ def analyse(question: str) -> Question:
     head, head_kind = focus_kind(text) if kind in NAME_TYPES or kind == "what" else ("", "")
     if head_kind and _which_first(text):
         kind = _KIND_TYPES.get(head_kind, head_kind)
+    else:
+        head_kind = ""
     wants_year = bool(re.search(r"\b(?:what|which|in what|in which)\s+year\b", text, re.I))
     return Question(
         text=text,
         terms=content_terms(text),
         answer_type=kind,
         focus=head or _focus(text),
+        focus_kind=head_kind,
         names=_names(text),
         numbers=frozenset(stem(t) for t in words(text) if t[0].isdigit()),
         negated=bool(_NEGATION.search(text)),

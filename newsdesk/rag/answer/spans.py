@@ -201,6 +201,34 @@ def carry_context(q: Question, sentences: Sequence[Sentence]) -> None:
                 other.context, other.context_from = DESCRIBED_SHARE * s.relevance, s
 
 
+def described_as(focus: str, span: Span) -> bool:
+    """The article calls the name a thing of the asked kind, in apposition or by pattern: "Zepbound,
+    the weight-loss drug", "the festival Mondegreen", "drugs such as Zepbound", "a drug called
+    Zepbound" (``focus`` is the question's head noun)."""
+    if not focus or span.kind in ("opener",):
+        return False
+    text = span.sentence.text
+    after = text[span.end : span.end + 80]
+    before = text[max(0, span.start - 60) : span.start]
+    return bool(_apposition_after(focus).match(after) or _apposition_before(focus).search(before))
+
+
+@lru_cache(maxsize=512)
+def _apposition_after(focus: str) -> re.Pattern[str]:
+    # "Zepbound, the weight-loss drug", "Mondegreen, a four-day music festival"
+    return re.compile(
+        rf"^,?\s+(?:is\s+)?(?:the|a|an)\s+(?:[\w'’-]+\s+){{0,4}}?{re.escape(focus)}e?s?\b", re.I
+    )
+
+
+@lru_cache(maxsize=512)
+def _apposition_before(focus: str) -> re.Pattern[str]:
+    # "the festival Mondegreen", "drugs such as Zepbound", "a drug called Zepbound"
+    return re.compile(
+        rf"\b{re.escape(focus)}e?s?,?\s+(?:(?:such\s+as|called|named|known\s+as|like)\s+)?[“\"‘]?$", re.I
+    )
+
+
 def type_fit(q: Question, kind: str) -> float:
     if q.wants_year and kind in ("year", "date"):
         return 1.0
@@ -254,6 +282,8 @@ def score_spans(q: Question, spans: Sequence[Span], rarity: dict[str, float]) ->
     w = SPAN_WEIGHTS
     for span in spans:
         fit = span_fit(q, span)
+        if q.answer_type in NAME_TYPES and described_as(q.focus, span):
+            fit = 1.0  # the article itself says what kind of thing the name is
         if fit <= 0:
             continue
         new = novelty(span, q)
@@ -315,7 +345,7 @@ def vote(spans: Sequence[Span]) -> list[Group]:
     for span in spans:
         by_key[span.key].append(span)
     keys = sorted(by_key, key=lambda k: -len(k))
-    name_kinds = {"name", "opener", *ENTITY_KINDS}
+    name_kinds = {"name", "opener", "quoted", *ENTITY_KINDS}
     for key in keys:
         if not all(s.kind in name_kinds for s in by_key[key]):
             continue
