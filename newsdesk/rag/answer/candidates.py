@@ -186,9 +186,12 @@ def _make_sentence(
         heading=heading,
         key=sentence_key(piece),
         aliases=aliases,
-        furniture=field_name == "text" and is_furniture(text, s, e),
+        furniture=field_name == "text" and (is_furniture(text, s, e) or _ASKS.search(piece) is not None),
     )
 
+
+_ASKS = re.compile(r"\?[\"”’')]*$")
+"""A sentence that asks (a quiz line, a rhetorical question) states no answer: never quoted as one."""
 
 _ABBREVIATION_PATTERNS = [
     (abbr, phrase, re.compile(rf"\b{re.escape(phrase)}\b")) for abbr, phrase in ABBREVIATIONS
@@ -623,6 +626,8 @@ def entity_spans(sentence: Sentence) -> list[tuple[int, int, str]] | None:
             continue
         s, e = start - sentence.start, end - sentence.start
         piece = sentence.text[s:e]
+        if not any(ch.isalnum() for ch in piece):
+            continue
         lead = re.match(r"(?:the|The|THE)\s+", piece)
         if lead and lead.end() < len(piece):
             s += lead.end()
