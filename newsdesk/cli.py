@@ -52,6 +52,16 @@ def date_flag(text: str) -> str:
     return text
 
 
+def day_flag(text: str) -> str:
+    """An ``--as-of`` value: one whole day, checked as the command line is read."""
+    from newsdesk.rag.pipeline import as_of_problem
+
+    problem = as_of_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from newsdesk.index.progress import progress_for
     from newsdesk.wiring import Newsdesk
@@ -190,7 +200,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     desk.store.require_articles()
     if args.stream:
         return _ask_streamed(qa, args)
-    answer = qa.ask(args.question, source=args.source, since=args.since, until=args.until)
+    answer = qa.ask(args.question, source=args.source, since=args.since, until=args.until, as_of=args.as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
@@ -211,7 +221,9 @@ def _ask_streamed(qa: NewsdeskQA, args: argparse.Namespace) -> int:
     from newsdesk.rag.types import Answer
 
     answer: Answer | None = None
-    for item in qa.stream(args.question, source=args.source, since=args.since, until=args.until):
+    for item in qa.stream(
+        args.question, source=args.source, since=args.since, until=args.until, as_of=args.as_of
+    ):
         if isinstance(item, Answer):
             answer = item
         elif args.json:
@@ -509,6 +521,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_ask.add_argument(
         "--until", type=date_flag, help="only articles published on or before YYYY-MM-DD (or YYYY-MM, YYYY)"
+    )
+    p_ask.add_argument(
+        "--as-of",
+        type=day_flag,
+        metavar="DAY",
+        help="the day the question is asked on (YYYY-MM-DD): 'this week', 'yesterday', 'last month' "
+        "count back from it (default: the newest article's day)",
     )
     p_ask.set_defaults(run=cmd_ask)
 

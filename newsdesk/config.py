@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     dedup: bool = Field(
         True, description="Store near-duplicate articles once, naming every outlet. Default: true"
     )
+    ner: bool = Field(
+        True,
+        description="Find named entities at index time (spaCy en_core_web_sm) for the reader's typed "
+        "answers. Default: true",
+    )
     chunk_max_chars: int = Field(700, ge=100, description="Longest chunk in characters. Default: 700")
     chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences shared by neighbours. Default: 1")
 

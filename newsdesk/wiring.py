@@ -7,6 +7,7 @@ from functools import cached_property
 from newsdesk.config import Settings
 from newsdesk.extras import require_llm_packages
 from newsdesk.index.embed import Embedder, OnnxEmbedder, available_cores
+from newsdesk.index.entities import EntityRecognizer
 from newsdesk.index.indexer import Indexer
 from newsdesk.index.lock import IndexBusy, index_lock
 from newsdesk.index.store import ChunkStore
@@ -74,6 +75,7 @@ class Newsdesk:
             lock_timeout=s.index_wait,
             dedup=s.dedup,
             state_dir=s.state_dir,
+            recognizer=EntityRecognizer() if s.ner else None,
         )
 
     @cached_property

@@ -82,8 +82,15 @@ def run_eval(
         records: list[PredictionRecord] = []
         for question in questions:
             text = str(question["question"])
-            answer = final_of(desk.qa.stream(text))  # streamed: the time to the first text is recorded
-            documents = desk.qa.retriever.invoke(text.strip(), k=depth * FETCH_FACTOR) if text.strip() else []
+            # The day the question was asked, when the set says: "this week" counts back from it.
+            as_of = str(question.get("date") or "") or None
+            # Streamed: the time to the first text is recorded.
+            answer = final_of(desk.qa.stream(text, as_of=as_of))
+            documents = (
+                desk.qa.retriever.invoke(text.strip(), None, k=depth * FETCH_FACTOR, as_of=as_of)
+                if text.strip()
+                else []
+            )
             records.append(
                 _record(
                     question,

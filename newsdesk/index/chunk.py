@@ -32,6 +32,10 @@ class Chunk:
     start: int
     end: int
     text: str
+    entities: str | None = None
+    """Named entities of the chunk (``index/entities.py``: JSON, offsets in ``text``); None: not sought."""
+    title_entities: str | None = None
+    """Named entities of the article's headline (offsets in the title); None: not looked for."""
 
 
 def split_sentences(text: str) -> list[Span]:

@@ -23,7 +23,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ import numpy as np
 from newsdesk.index.chunk import Chunk, chunk_article, embedding_text
 from newsdesk.index.dedup import DedupIndex, ServerRecords, SqliteRecords, dedup_file_name, record_for
 from newsdesk.index.embed import Embedder
+from newsdesk.index.entities import EntityRecognizer, encode, within
 from newsdesk.index.load import Article, LoadResult, Problem, canonical, load_paths
 from newsdesk.index.lock import index_lock, server_lease
 from newsdesk.index.store import ChunkStore, StoredVersion
@@ -139,6 +140,7 @@ class _Plan:
     origins: list[tuple[str, str]] = field(default_factory=list)  # unchanged articles read from another file
     kept: set[str] = field(default_factory=set)  # also_in set when they have duplicates
     sync: set[str] = field(default_factory=set)  # also_in set (or cleared) in any case
+    entities: list[tuple[Article, list[Chunk]]] = field(default_factory=list)  # unchanged, gaining entities
 
 
 @dataclass
@@ -166,6 +168,8 @@ class Indexer:
         state_dir: folder of the lock file and of the dedup file of an embedded index (with a Chroma
             server the dedup records are on the server). Default: the store's folder.
         on_lock_wait: called with the other writer's pid (if known) before waiting for it.
+        recognizer: finds named entities in each written article, stored with its chunks for the
+            reader (``index/entities.py``). Default: none (chunks carry no entities).
     """
 
     store: ChunkStore
@@ -177,6 +181,7 @@ class Indexer:
     dedup: bool = True
     state_dir: Path | None = None
     on_lock_wait: Callable[[int | None], None] | None = None
+    recognizer: EntityRecognizer | None = None
     _origins: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     """This run's article id -> origin (its input, and what kept articles record of duplicates)."""
 
@@ -505,7 +510,44 @@ class Indexer:
                 self._unchanged(article, version, plan, report)  # only its record was missing
             else:
                 plan.write.append((article, chunks, version is not None))
+        if self.recognizer is not None and not report.dry_run:
+            if plan.write:
+                plan.write = self._with_entities(plan.write, self.recognizer)
+            # Unchanged articles stored before entities were found gain them (no re-embedding).
+            bare = [
+                (a, chunk_article(a, self.max_chars, self.overlap), False)
+                for a in batch
+                if a.id in report.unchanged[-len(batch) :]
+                and (v := stored.get(a.id)) is not None
+                and v.without_entities
+            ]
+            if bare:
+                plan.entities = [(a, c) for a, c, _ in self._with_entities(bare, self.recognizer)]
         return plan
+
+    @staticmethod
+    def _with_entities(
+        write: list[tuple[Article, list[Chunk], bool]], recognizer: EntityRecognizer
+    ) -> list[tuple[Article, list[Chunk], bool]]:
+        """The chunks to write with their named entities: each article's body and headline are read
+        once (while the previous batch is being embedded) and the entities shared out by offsets."""
+        texts = [article.text for article, _, _ in write] + [article.title for article, _, _ in write]
+        found = recognizer.recognise(texts)
+        bodies, titles = found[: len(write)], found[len(write) :]
+        out = []
+        for (article, chunks, existed), body, title in zip(write, bodies, titles, strict=True):
+            headline = encode(title)
+            out.append(
+                (
+                    article,
+                    [
+                        replace(c, entities=encode(within(body, c.start, c.end)), title_entities=headline)
+                        for c in chunks
+                    ],
+                    existed,
+                )
+            )
+        return out
 
     @staticmethod
     def _unchanged(article: Article, version: StoredVersion | None, plan: _Plan, report: IndexReport) -> None:
@@ -553,6 +595,8 @@ class Indexer:
             self.store.delete_articles(plan.delete)
         for article_id, origin in plan.origins:
             self.store.update_metadata(article_id, {"origin": origin})
+        for article, chunks in plan.entities:
+            self.store.set_entities(article, chunks)
         if dedup is None:
             return
         for article_id, also_in in batch.also_in:

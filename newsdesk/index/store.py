@@ -60,6 +60,8 @@ class StoredVersion:
     expected_by_hash: dict[str, int]
     origins: frozenset[str | None] = frozenset()
     duplicate_origins: dict[str, str] = field(default_factory=dict)
+    without_entities: int = 0
+    """Chunks stored without named entities (indexed before they were found, or with NER off)."""
 
     def is_complete(self, content_hash: str) -> bool:
         """True when exactly this version, with all its chunks, is stored."""
@@ -542,6 +544,7 @@ class ChunkStore:
     def stored_versions(self, article_ids: Sequence[str]) -> dict[str, StoredVersion]:
         """What the index holds for each of ``article_ids`` (absent ids are left out)."""
         found: dict[str, tuple[Counter[str], dict[str, int], set[str | None], dict[str, str]]] = {}
+        bare: Counter[str] = Counter()
         for start in range(0, len(article_ids), 500):
             batch = list(article_ids[start : start + 500])
             where: Any = {"article_id": {"$in": batch}}
@@ -555,7 +558,11 @@ class ChunkStore:
                 expected[content_hash] = int(meta["n_chunks"])  # type: ignore[arg-type]
                 origins.add(_text_or_none(meta.get("origin")))
                 duplicates.update(duplicate_origins_of(meta))
-        return {aid: StoredVersion(dict(c), e, frozenset(o), d) for aid, (c, e, o, d) in found.items()}
+                if "entities" not in meta:
+                    bare[str(meta["article_id"])] += 1
+        return {
+            aid: StoredVersion(dict(c), e, frozenset(o), d, bare[aid]) for aid, (c, e, o, d) in found.items()
+        }
 
     def articles(self) -> list[StoredArticle]:
         """Every stored article, by id (one read of every chunk's metadata)."""
@@ -646,6 +653,37 @@ class ChunkStore:
             if self.lexical is not None:
                 self.lexical.delete(stale)
 
+    def set_entities(self, article: Article, chunks: Sequence[Chunk]) -> int:
+        """Store the named entities of an article's chunks (``Chunk.entities``) on its stored chunks of
+        this version, without re-embedding: how an index made before entities were found gains them.
+        Chunk by chunk and idempotent: an interrupted run leaves some chunks without, and the next
+        run adds theirs. Returns the number of chunks changed."""
+        ids = [chunk_id(article.id, article.content_hash, c.number) for c in chunks]
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        by_id = dict(
+            zip(got["ids"], zip(got["documents"] or [], got["metadatas"] or [], strict=True), strict=True)
+        )
+        changed: list[str] = []
+        updates: list[Any] = []
+        mirrored: list[tuple[str, str, dict[str, Any]]] = []
+        for chunk, cid in zip(chunks, ids, strict=True):
+            if cid not in by_id or chunk.entities is None:
+                continue
+            text, meta = by_id[cid]
+            values = {"entities": chunk.entities, "title_entities": chunk.title_entities or "[]"}
+            if all(meta.get(k) == v for k, v in values.items()):
+                continue
+            changed.append(cid)
+            updates.append(values)
+            mirrored.append((cid, str(text), {**dict(meta), **values}))
+        if changed:
+            self.collection.update(ids=changed, metadatas=updates)
+            if self.lexical is not None:
+                self.lexical.upsert(
+                    [m[0] for m in mirrored], [m[1] for m in mirrored], [m[2] for m in mirrored]
+                )
+        return len(changed)
+
     def delete_articles(self, article_ids: Iterable[str]) -> None:
         ids = list(article_ids)
         for start in range(0, len(ids), 500):
@@ -710,7 +748,12 @@ class ChunkStore:
 
 
 def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, str | int]:
-    """Everything a citation needs, stored beside the chunk."""
+    """Everything a citation needs, stored beside the chunk (and its named entities, when found)."""
+    found = {
+        key: value
+        for key, value in (("entities", chunk.entities), ("title_entities", chunk.title_entities))
+        if value is not None
+    }
     return {
         "article_id": article.id,
         "title": article.title,
@@ -725,6 +768,7 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, s
         "n_chunks": n_chunks,
         "published_day": published_day(article.published),
         "origin": article.origin,
+        **found,
     }
 
 

@@ -1,7 +1,8 @@
 """News awareness: what a question says about outlets and dates, and explicit filters from the user.
 
-"According to TechCrunch", "in October 2023", "on 2023-11-24", "last week" (relative to the newest
-article in the index, since an archive's "now" is its newest story) become hints that the retriever
+"According to TechCrunch", "in October 2023", "on 2023-11-24", "last week" (relative to the day the
+question is asked on when the caller gives one, ``as_of``, else to the newest article in the index, since
+an archive's "now" is its newest story) become hints that the retriever
 uses to boost, while ``--source`` / ``--since`` / ``--until`` become hard filters (index/filters.py).
 """
 

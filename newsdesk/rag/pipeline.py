@@ -8,6 +8,7 @@ as a language model writes it (``newsdesk.rag.llm``).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class NewsdeskQA:
         since: str | None = None,
         until: str | None = None,
         history: Sequence[HistoryItem] | None = None,
+        as_of: str | None = None,
     ) -> Answer:
         """Answer one question; bad input gets a helpful message with ``abstained`` set.
 
@@ -71,9 +73,10 @@ class NewsdeskQA:
         YYYY-MM or YYYY) bound the published date. ``history`` holds the conversation so far, oldest
         first (``{"role": "user"|"assistant", "content": ...}`` messages, LangChain messages or
         (question, answer) pairs): a follow-up is rewritten to stand alone first
-        (``Answer.standalone_question``).
+        (``Answer.standalone_question``). ``as_of`` (YYYY-MM-DD) is the day the question is asked on:
+        "this week", "yesterday", "last month" count back from it (default: the newest article's day).
         """
-        return final_of(self._turn(question, source, since, until, history, stream=False))
+        return final_of(self._turn(question, source, since, until, history, stream=False, as_of=as_of))
 
     def stream(
         self,
@@ -82,13 +85,14 @@ class NewsdeskQA:
         since: str | None = None,
         until: str | None = None,
         history: Sequence[HistoryItem] | None = None,
+        as_of: str | None = None,
     ) -> Iterator[str | Answer]:
         """``ask``, streamed: text deltas to show as they come, then the final ``Answer``.
 
         A model's words stream with no dangling or invalid ``[n]``; the final answer (checked, with
         its sources) replaces the streamed text. Without a model the whole answer is one delta.
         """
-        yield from self._turn(question, source, since, until, history, stream=True)
+        yield from self._turn(question, source, since, until, history, stream=True, as_of=as_of)
 
     def _turn(
         self,
@@ -98,9 +102,14 @@ class NewsdeskQA:
         until: str | None,
         history: Sequence[HistoryItem] | None,
         stream: bool,
+        as_of: str | None = None,
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        problem = question_problem(question, self.max_question_chars) or filter_problem(since, until)
+        problem = (
+            question_problem(question, self.max_question_chars)
+            or filter_problem(since, until)
+            or as_of_problem(as_of)
+        )
         if problem is not None:
             elapsed = (time.perf_counter() - started) * 1000
             if stream:
@@ -112,7 +121,12 @@ class NewsdeskQA:
                 timings_ms={"retrieve": 0.0, "answer": 0.0, "total": elapsed},
             )
             return
-        filters: dict[str, Any] = {"source": list(source or []), "since": since, "until": until}
+        filters: dict[str, Any] = {
+            "source": list(source or []),
+            "since": since,
+            "until": until,
+            "as_of": as_of,
+        }
 
         def retrieve(text: str) -> list[Document]:
             return self.retriever.invoke(text, None, **{k: v for k, v in filters.items() if v})
@@ -150,4 +164,17 @@ def filter_problem(since: str | None, until: str | None) -> str | None:
         return f"Please check the dates: {error}."
     if first is not None and last is not None and first > last:
         return f"The date range is empty: {since} is after {until}."
+    return None
+
+
+def as_of_problem(as_of: str | None) -> str | None:
+    """A message for a malformed ``as_of`` day (it must be a whole day, YYYY-MM-DD), else None."""
+    if not as_of:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of.strip()):
+        return f"Please check the day the question is asked on: '{as_of}' is not YYYY-MM-DD."
+    try:
+        parse_day(as_of.strip())
+    except ValueError as error:
+        return f"Please check the day the question is asked on: {error}."
     return None

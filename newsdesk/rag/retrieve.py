@@ -63,7 +63,8 @@ class NewsRetriever(BaseRetriever):
             Default: none.
         rerank_depth: fused candidates the reranker rescores. Default: 20.
 
-    ``invoke(question, k=..., source=[...], since="YYYY-MM-DD", until="YYYY-MM-DD")`` overrides per call.
+    ``invoke(question, k=..., source=[...], since="YYYY-MM-DD", until="YYYY-MM-DD", as_of="YYYY-MM-DD")``
+    overrides per call (``as_of``: the day "this week" and "yesterday" count from).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -91,9 +92,11 @@ class NewsRetriever(BaseRetriever):
             self._newest = (now, lexical.newest_day())
         return lexical.outlets(), self._newest[1]
 
-    def hints(self, query: str) -> NewsHints:
+    def hints(self, query: str, as_of: int | None = None) -> NewsHints:
+        """What the question names: outlets, and days ("last week" counts back from ``as_of``, a
+        YYYYMMDD day, or else from the newest article's day)."""
         outlets, newest = self._news_facts()
-        return hints_for(query, outlets, newest)
+        return hints_for(query, outlets, as_of or newest)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
@@ -103,6 +106,7 @@ class NewsRetriever(BaseRetriever):
         names = list(kwargs.get("source") or ())
         since = parse_day(kwargs["since"]) if kwargs.get("since") else None
         until = parse_until(kwargs["until"]) if kwargs.get("until") else None
+        as_of = parse_day(kwargs["as_of"]) if kwargs.get("as_of") else None
         with self.store.reading() as view:  # one view for the whole question, even across a refresh
             if names:
                 outlets = self.store.outlets(view)
@@ -110,7 +114,7 @@ class NewsRetriever(BaseRetriever):
                 hard = outlets.filters(names, since, until)
             else:
                 hard = Filters(since_day=since, until_day=until)
-            return self._retrieve(view, query, k, hard)
+            return self._retrieve(view, query, k, hard, as_of)
 
     def _fill_cosines(self, view: ChunkView, pool: dict[str, _Candidate], vector: np.ndarray) -> None:
         """Passages found only by BM25 get their cosine from their stored vectors.
@@ -135,12 +139,14 @@ class NewsRetriever(BaseRetriever):
             else:
                 del pool[chunk_id]
 
-    def _retrieve(self, view: ChunkView, query: str, k: int, hard: Filters) -> list[Document]:
+    def _retrieve(
+        self, view: ChunkView, query: str, k: int, hard: Filters, as_of: int | None = None
+    ) -> list[Document]:
         vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         pool: dict[str, _Candidate] = {}
         if hard.matches_nothing:
             return []
-        hints = self.hints(query)
+        hints = self.hints(query, as_of)
         hinted: list[Filters] = []
         if hints.sources:
             hinted.append(hints.outlets)

@@ -72,6 +72,8 @@ class AskRequest(BaseModel):
     source: list[str] | None = None
     since: str | None = None
     until: str | None = None
+    as_of: str | None = None
+    """The day the question is asked on (YYYY-MM-DD): "this week", "yesterday" count back from it."""
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES)
     """Earlier messages, oldest first: a follow-up is rewritten to stand alone (``standalone_question``)."""
 
@@ -131,6 +133,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         until: Any,
         history: list[dict[str, str]] | None = None,
         stream: bool = False,
+        as_of: str | None = None,
     ) -> Any:
         problem = api_input_problem(question, source, since, until, history)
         if problem is not None:
@@ -147,14 +150,14 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
         def run() -> dict[str, Any]:
             with guards.gate.slot():
-                return qa.ask(question, source, since, until, history=history).to_dict()
+                return qa.ask(question, source, since, until, history=history, as_of=as_of).to_dict()
 
         def events() -> Iterator[str]:
             """The answer as server-sent events; holds the admission (and a slot) until it ends."""
             try:
                 with guards.gate.slot():
                     yield ": answering\n\n"  # the slot is taken: the response starts
-                    for item in qa.stream(question, source, since, until, history=history):
+                    for item in qa.stream(question, source, since, until, history=history, as_of=as_of):
                         if isinstance(item, Answer):
                             yield sse("answer", item.to_dict())
                         else:
@@ -192,14 +195,23 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
     @app.post("/api/ask")
     async def api_ask(request: Request, body: AskRequest) -> Any:
-        return await answer_json(request, body.question, body.source, body.since, body.until, body.turns())
+        return await answer_json(
+            request, body.question, body.source, body.since, body.until, body.turns(), as_of=body.as_of
+        )
 
     @app.post("/api/ask/stream")
     async def api_ask_stream(request: Request, body: AskRequest) -> Any:
         """The answer as server-sent events: ``delta`` ({"text"}) events while a model writes, then
         one ``answer`` event (the ``ask --json`` contract), which replaces the streamed text."""
         return await answer_json(
-            request, body.question, body.source, body.since, body.until, body.turns(), stream=True
+            request,
+            body.question,
+            body.source,
+            body.since,
+            body.until,
+            body.turns(),
+            stream=True,
+            as_of=body.as_of,
         )
 
     @app.get("/api/ask")

@@ -31,9 +31,10 @@ class ServedQA:
         since: str | None = None,
         until: str | None = None,
         history: Any = None,
+        as_of: str | None = None,
     ) -> Answer:
         started = time.perf_counter()
-        answer = self.qa.ask(question, source, since, until, history=history)
+        answer = self.qa.ask(question, source, since, until, history=history, as_of=as_of)
         return self._served(answer, started)
 
     def stream(
@@ -43,9 +44,10 @@ class ServedQA:
         since: str | None = None,
         until: str | None = None,
         history: Any = None,
+        as_of: str | None = None,
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        for item in self.qa.stream(question, source, since, until, history=history):
+        for item in self.qa.stream(question, source, since, until, history=history, as_of=as_of):
             yield self._served(item, started) if isinstance(item, Answer) else item
 
     def _served(self, answer: Answer, started: float) -> Answer:

@@ -71,6 +71,16 @@ def test_ask_json_names_shoigu_and_follows_the_contract(seeded_db: Path) -> None
             assert SEED_TEXT[span["start"] : span["end"]] == span["text"]
 
 
+def test_ask_as_of_a_day_and_a_malformed_day_is_a_usage_error(seeded_db: Path) -> None:
+    result = newsdesk(
+        "ask", "Who is visiting Beijing this week?", "--db", str(seeded_db), "--as-of", "2024-03-05", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Shoigu" in json.loads(result.stdout)["short_answer"]
+    bad = newsdesk("ask", "Who is visiting Beijing?", "--db", str(seeded_db), "--as-of", "2024-02-30")
+    assert bad.returncode == 2 and "--as-of" in bad.stderr and "2024-02-30" in bad.stderr
+
+
 def test_ask_abstains_on_what_the_articles_do_not_say(seeded_db: Path) -> None:
     result = newsdesk("ask", "What is the capital of Peru?", "--db", str(seeded_db))
     assert result.returncode == 0

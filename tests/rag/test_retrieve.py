@@ -135,3 +135,22 @@ def test_dense_only_when_hybrid_is_off(make_desk: Callable[..., Newsdesk], tmp_p
     desk.indexer.index_paths([feed])
     docs = desk.qa.retriever.invoke("Who presides over the Google antitrust case?")
     assert urls(docs)[0] == "u://a1" and all("fused" in d.metadata for d in docs)
+
+
+def test_this_week_counts_back_from_the_day_asked(news_desk: Newsdesk) -> None:
+    retriever = news_desk.qa.retriever
+    question = "What was said in court about the Google search deal this week?"
+    assert urls(retriever.invoke(question, as_of="2023-09-28"))[0] == "u://a2"
+    assert urls(retriever.invoke(question, as_of="2023-11-01"))[0] == "u://a1"
+    # Without a day, "this week" is the newest article's week (2023-12-01), which holds neither.
+    assert retriever.hints(question).since_day == 20231124
+    assert retriever.hints(question, as_of=20230928).since_day == 20230921
+
+
+def test_ask_takes_the_day_asked_and_rejects_a_malformed_one(news_desk: Newsdesk) -> None:
+    answer = news_desk.qa.ask("Who defended the Google deal this week?", as_of="2023-09-28")
+    assert not answer.abstained and answer.citations[0].url == "u://a2"
+    for bad in ("last tuesday", "2023-09", "2023-02-30"):
+        refused = news_desk.qa.ask("Who defended the Google deal this week?", as_of=bad)
+        assert refused.abstained and not refused.citations
+        assert refused.answer.startswith("Please check the day the question is asked on")

@@ -41,7 +41,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from newsdesk.rag.answer.candidates import Sentence
-from newsdesk.rag.answer.question import missing_outlets, named_sources, negation_terms
+from newsdesk.rag.answer.question import Question, missing_outlets, named_sources, negation_terms
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.yesno import _NEGATING_PREFIX, ANTONYMS
 from newsdesk.text import share, stem, stems, words
@@ -235,3 +235,39 @@ def asked_missing(reading: Reading) -> bool:
     for sentence in reading.sentences:
         present |= set(sentence.aliases)
     return not names_asked(asked, present)
+
+
+RELATION_FIT = 0.5
+"""A candidate of at least this type fit (``spans.TYPE_FIT``) may be of the asked kind (the small NER
+model often labels a product or a show as an organisation)."""
+
+
+def relation_terms(q: Question) -> set[str]:
+    """The question's words that say what happened (its relation: "recalled", "pickup", "trucks"):
+    its content words less the names it mentions, its numbers and the asked kind's own noun."""
+    focus = {stem(w) for w in q.focus.replace("-", " ").split()} if q.focus else set()
+    return {t for t in q.terms if t not in q.names and t not in q.numbers and t not in focus}
+
+
+def states_asked_kind(reading: Reading) -> bool:
+    """Whether a candidate of the asked kind stands in a sentence (with its neighbours, or the sentence
+    whose relevance it carries) that shares the question's relation. A "which X" question is refused
+    when none does: the articles name things of that kind, or say what happened, but not both
+    together, so they do not say which X did it."""
+    q = reading.question
+    relation = relation_terms(q)
+    if not relation or compound(reading):
+        return True  # a question combining several facts is checked against all its evidence
+    best = next((s for s in reading.ranked if not s.heading), None)
+    for group in reading.groups:
+        for span in group.spans:
+            if span.features.get("fit", 0.0) < RELATION_FIT:
+                continue
+            sentence = span.sentence
+            near = set(sentence.window)
+            if sentence.context_from is not None:
+                near |= sentence.context_from.window
+            # The best-matching sentence (or its neighbour) says what happened in other words.
+            if relation & near or (best is not None and (best is sentence or best in sentence.neighbours)):
+                return True
+    return False

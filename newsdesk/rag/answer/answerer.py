@@ -44,9 +44,17 @@ from newsdesk.rag.answer.compose import (
     sub_sentence,
 )
 from newsdesk.rag.answer.model import ReaderModel
-from newsdesk.rag.answer.question import NAME_TYPES, analyse
+from newsdesk.rag.answer.question import NAME_TYPES, Question, analyse
 from newsdesk.rag.answer.reading import Reading
-from newsdesk.rag.answer.spans import novelty, score_sentences, score_spans, type_fit, vote
+from newsdesk.rag.answer.spans import (
+    Group,
+    carry_context,
+    novelty,
+    score_sentences,
+    score_spans,
+    type_fit,
+    vote,
+)
 from newsdesk.rag.types import Answer
 
 ABSTAIN_MESSAGE = "The indexed articles do not answer this question."
@@ -121,6 +129,11 @@ class ExtractiveAnswerer:
                 s.spans = spans_of(s, names_seen, kinds)
                 typed[id(s)] = any(type_fit(q, sp.kind) >= 0.75 and novelty(sp, q) > 0 for sp in s.spans)
         reading.rarity = score_sentences(q, sentences, self.model.sentence_weights, typed)
+        for s in sentences:
+            if s.furniture:  # read for context, never quoted
+                s.relevance = 0.0
+                s.spans = []
+        carry_context(q, sentences)
         reading.ranked = sorted(sentences, key=lambda s: s.relevance, reverse=True)
         if q.answer_type == "yesno":
             reading.verdict = yesno.decide(q, passages, sentences, self.model.support_threshold)
@@ -135,6 +148,8 @@ class ExtractiveAnswerer:
         reading.probability = self.model.probability(reading.features)
         if abstain.asked_missing(reading):
             reading.probability = 0.0
+        elif q.answer_type in NAME_TYPES and q.focus_kind and not abstain.states_asked_kind(reading):
+            reading.probability = min(reading.probability, 0.0)
         else:
             abstain.keep_answers_about_the_asked(reading)
         return reading
@@ -234,7 +249,7 @@ class ExtractiveAnswerer:
             # sentence's relevance); else the best span of any type; else the best sentence alone.
             floor = _logit(top.relevance) - self.span_slack
             every = [(g, sp) for g in reading.groups for sp in g.spans]
-            near = [x for x in every if _logit(x[1].sentence.relevance) >= floor]
+            near = [x for x in every if _logit(x[1].sentence.context) >= floor]
             strong = [x for x in every if x[1].features.get("fit", 0.0) >= STRONG_FIT]
             # Preference: a span of the asked type in a good sentence; any span in a good sentence; the
             # best sentence alone.
@@ -244,7 +259,7 @@ class ExtractiveAnswerer:
                 if q.answer_type not in NAME_TYPES and not may_state(q.answer_type, short):
                     return [], ""  # a date or number was asked; the sentence that matches holds none
                 return statements, short
-            group, shown = max(strong, key=lambda x: x[1].score)
+            group, shown = max(strong, key=lambda x: (self._rank(q, x), x[1].score))
             max_words = MAX_UNTYPED_LEAD_WORDS
         start, end = lead_span(shown.sentence, shown, q.terms, max_words)
         lead_sentence = sub_sentence(shown.sentence, start, end)
@@ -256,14 +271,26 @@ class ExtractiveAnswerer:
             evidence.append(Evidence(sub_sentence(x, a, b), mention))
         statements = [Statement(lead_sentence.text, evidence)]
         used = [shown.sentence, *same]
-        # Other articles that carry the answer come first among the supports (redundancy).
+        # The sentence that echoes the question, when the answer's sentence carries its relevance,
+        # then other articles that carry the answer come first among the supports (redundancy).
         others: list[Sentence] = []
+        echo = shown.sentence.context_from
+        if echo is not None and not echo.furniture:
+            others.append(echo)
         seen_articles = {shown.sentence.passage.article} | {x.passage.article for x in same}
         for m in sorted(group.spans, key=lambda m: m.score, reverse=True):
             if m.sentence.passage.article not in seen_articles and m.score >= SUPPORT_SHARE * shown.score:
                 seen_articles.add(m.sentence.passage.article)
                 others.append(m.sentence)
         return self._supports(reading, statements, used, others), shown.text
+
+    @staticmethod
+    def _rank(q: Question, pair: tuple[Group, Span]) -> float:
+        """How a one-fact answer is chosen among the spans of good sentences: a name by its group's
+        score (agreement across articles counts: news repeats the name it is about), a date or
+        number by its own span's score (the one stated in the best sentence)."""
+        group, span = pair
+        return group.score if q.answer_type in NAME_TYPES else span.score
 
     def _sentence(self, reading: Reading) -> tuple[list[Statement], str]:
         q = reading.question

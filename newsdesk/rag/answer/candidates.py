@@ -19,8 +19,10 @@ from dataclasses import field as default
 from langchain_core.documents import Document
 
 from newsdesk.dates import MONTH as _MONTH
-from newsdesk.rag.answer.display import is_heading, shown_span
+from newsdesk.index.entities import ENTITIES_KEY, TITLE_ENTITIES_KEY, Entity, decode
+from newsdesk.rag.answer.display import is_furniture, is_heading, shown_span
 from newsdesk.rag.answer.display import reading_sentences as sentence_spans
+from newsdesk.rag.answer.kinds import LABEL_KINDS
 from newsdesk.rag.answer.question import ABBREVIATIONS, Question, named_sources
 from newsdesk.text import READING_STOPWORDS as STOPWORDS
 from newsdesk.text import fold, normalize, stem, token_spans
@@ -42,6 +44,10 @@ class Passage:
     score: float
     hinted: float = 0.0
     """How many of the outlets/days the question names this passage matches (0, 1, 2)."""
+    entities: list[Entity] | None = None
+    """Named entities found at index time (offsets in the article's text); None: not looked for."""
+    title_entities: list[Entity] | None = None
+    """Named entities of the headline (offsets in the title); None: not looked for."""
 
 
 @dataclass
@@ -65,6 +71,16 @@ class Sentence:
     spans: list[Span] = default(default_factory=list)
     aliases: dict[str, list[int]] = default(default_factory=dict)
     """Token positions of abbreviations written out ("chief executive" stands at "ceo")."""
+    neighbours: list[Sentence] = default(default_factory=list, compare=False, repr=False)
+    """The sentences just before and after it in its passage."""
+    context: float = 0.0
+    """Its relevance, or more when a sentence next to it (or, for a headline, in its article) echoes
+    the question: the answer is often named one sentence away from the words that echo the question."""
+    context_from: Sentence | None = default(default=None, compare=False, repr=False)
+    """The sentence whose relevance ``context`` carries (None: its own)."""
+    furniture: bool = False
+    """Page furniture ("More: ...", "Read more", a subheading that is a question, a byline, a
+    caption): read for context, never quoted as an answer."""
 
     @property
     def words(self) -> int:
@@ -113,6 +129,8 @@ def passages_of(question: Question, documents: Sequence[Document]) -> list[Passa
         source = str(meta.get("source", ""))
         published = str(meta.get("published", ""))
         hinted = float(source in named)
+        base = int(meta.get("start", 0) or 0)
+        body = decode(meta.get(ENTITIES_KEY))
         if published and any(published.endswith(day) or published == day for day in question.days):
             hinted += 1.0
         out.append(
@@ -125,6 +143,8 @@ def passages_of(question: Question, documents: Sequence[Document]) -> list[Passa
                 title=str(meta.get("title", "") or "").strip(),
                 score=float(meta.get("score", 0.0) or 0.0),
                 hinted=hinted,
+                entities=None if body is None else [(a + base, b + base, label) for a, b, label in body],
+                title_entities=decode(meta.get(TITLE_ENTITIES_KEY)),
             )
         )
     return out
@@ -166,8 +186,12 @@ def _make_sentence(
         heading=heading,
         key=sentence_key(piece),
         aliases=aliases,
+        furniture=field_name == "text" and (is_furniture(text, s, e) or _ASKS.search(piece) is not None),
     )
 
+
+_ASKS = re.compile(r"\?[\"”’')]*$")
+"""A sentence that asks (a quiz line, a rhetorical question) states no answer: never quoted as one."""
 
 _ABBREVIATION_PATTERNS = [
     (abbr, phrase, re.compile(rf"\b{re.escape(phrase)}\b")) for abbr, phrase in ABBREVIATIONS
@@ -211,9 +235,8 @@ def sentences_of(passages: Sequence[Passage]) -> list[Sentence]:
             if sentence.heading:
                 titled.add(passage.article)
         for i, sentence in enumerate(mine):
-            sentence.window = sentence.stems.union(
-                *(mine[j].stems for j in (i - 1, i + 1) if 0 <= j < len(mine))
-            )
+            sentence.neighbours = [mine[j] for j in (i - 1, i + 1) if 0 <= j < len(mine)]
+            sentence.window = sentence.stems.union(*(n.stems for n in sentence.neighbours))
         out.extend(mine)
     for passage in passages:
         if passage.title and passage.article not in titled:
@@ -346,6 +369,15 @@ _ORG_WORDS = frozenset(
     service services school college hospital army navy police administration bureau fund trust
     """.split()
 )
+_EVENT_WORDS = frozenset(
+    """
+    exhibition expo festival championship championships cup games olympics awards award summit
+    conference tournament open marathon fair show week
+    """.split()
+)
+_MODEL_NAME = re.compile(r"(?=[^\d]*[A-Za-z])(?=.*\d)(?!(?:1[5-9]|20)\d\ds?$)[A-Z][\w-]*(?:\s[\w-]+){0,2}")
+"""A product's model name: a capitalised word with a number in it or after it ("Su-57", "iPhone 16",
+"Boeing 737"), not a year."""
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|throughout)\s+(?:the\s+)?$")
 _PLACE_WORDS = frozenset(
     "city county state province river lake mountain island street avenue park bay valley district".split()
@@ -428,13 +460,16 @@ def name_spans(text: str, names_seen: set[str] | None = None) -> list[tuple[int,
                 if start == 0 and not title_case and lowered[0] not in STOPWORDS | _NOT_NAME:
                     found.append((start, end, "opener"))
                 continue
+            first_word = piece.split()[0]
+            if keep[0] > 0 and "-" in first_word and piece.find(parts[keep[0]]) < len(first_word):
+                keep = list(range(len(parts)))  # "In-N-Out Burger": a hyphenated name is not cut
             if keep[0] > 0:
                 start += piece.find(parts[keep[0]])
                 piece = text[start:end]
                 parts, lowered = parts[keep[0] :], lowered[keep[0] :]
         if start == 0 and len(parts) == 1 and lowered[0] in STOPWORDS | _NOT_NAME:
             continue
-        if lowered[0] in _NOT_NAME and len(parts) > 1:
+        if lowered[0] in _NOT_NAME and len(parts) > 1 and "-" not in piece.split()[0]:
             # "However Google" / "But Apple": drop the first word
             cut = piece.find(parts[1])
             start += cut
@@ -464,6 +499,10 @@ def name_spans(text: str, names_seen: set[str] | None = None) -> list[tuple[int,
             or (len(parts) >= 2 and _PERSON_AFTER.match(after))
         ):
             kind = "person"
+        elif lowered[-1] in _EVENT_WORDS:
+            kind = "event"
+        elif _MODEL_NAME.fullmatch(piece):
+            kind = "product"
         elif lowered[-1] in _ORG_WORDS or (piece.isupper() and len(piece) >= 2 and "." not in piece):
             kind = "org"
         elif (
@@ -507,6 +546,13 @@ def spans_of(
     text = sentence.text
     raw = typed_spans(text) if kinds != "names" else []
     names = name_spans(text, names_seen) if kinds != "numbers" else []
+    recognised = entity_spans(sentence) if kinds != "numbers" else None
+    if recognised is not None:
+        # Named entities found at index time decide names; a capitalised name they missed still
+        # counts, but only as a name of unknown kind.
+        names = merge_names(text, recognised, names)
+    if kinds != "numbers":
+        names += [x for x in quoted_titles(text) if not any(a <= x[0] and x[1] <= b for a, b, _ in names)]
     numeric = [(s, e) for s, e, _ in raw]
     raw += [(s, e, k) for s, e, k in names if not any(a <= s and e <= b for a, b in numeric)]
     out = []
@@ -515,6 +561,81 @@ def spans_of(
         key = candidate_key(piece)
         if key:
             out.append(Span(sentence, s, e, kind, piece, key))
+    return out
+
+
+_QUOTED_TITLE = re.compile(r"[“\"‘]([A-Z0-9][^“”\"\n]{0,60}?)[”\"’](?!\w)")
+MAX_TITLE_WORDS = 8
+
+
+def quoted_titles(text: str) -> list[tuple[int, int, str]]:
+    """Short capitalised phrases in quotes, as news writes the titles of shows, films, books and
+    songs ("the film “Everything Everywhere All at Once”"): kind ``quoted``. A quoted remark (ending
+    in a comma or full stop, or mostly lower case) is not a title."""
+    out = []
+    for m in _QUOTED_TITLE.finditer(text):
+        piece = m.group(1)
+        words = piece.split()
+        if not words or len(words) > MAX_TITLE_WORDS or piece[-1] in ",.;:!?":
+            continue
+        capitals = sum(w[0].isupper() or w[0].isdigit() for w in words)
+        if capitals < max(1, (len(words) + 1) // 2):
+            continue
+        out.append((m.start(1), m.end(1), "quoted"))
+    return out
+
+
+_JOINER = re.compile(r"\s(?:of|for|and|&|de|la|van|von|the)\s", re.I)
+
+
+def merge_names(
+    text: str, recognised: list[tuple[int, int, str]], patterned: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """Named entities first; a capitalised name that holds one of them whole and is longer ("In-N-Out
+    Burger" around the recogniser's "Burger"), without joining it to another word by "of", "for",
+    "and" ("Congress for TikTok"), replaces it with its kind; a name they missed altogether counts
+    only as a name of unknown kind."""
+    out = list(recognised)
+    for s, e, kind in patterned:
+        inside = [x for x in out if s <= x[0] and x[1] <= e]
+        crossing = [x for x in out if x[0] < e and s < x[1] and x not in inside]
+        if crossing:
+            continue
+        if inside:
+            (a, b, label), *more = inside
+            outside = text[s:a] + " " + text[b:e]
+            if not more and (e - s) > (b - a) and not _JOINER.search(f" {outside} "):
+                out = [x for x in out if x not in inside] + [(s, e, label)]
+            continue
+        out.append((s, e, kind if kind in ("opener", "product", "event") else "name"))
+    return sorted(out)
+
+
+def entity_spans(sentence: Sentence) -> list[tuple[int, int, str]] | None:
+    """The named entities inside a sentence (offsets relative to it) as span kinds
+    (``kinds.LABEL_KINDS``), a leading "the" and a trailing possessive left out; None when its passage
+    was indexed without them."""
+    passage = sentence.passage
+    found = passage.title_entities if sentence.field == "title" else passage.entities
+    if found is None:
+        return None
+    out = []
+    for start, end, label in found:
+        kind = LABEL_KINDS.get(label)
+        if kind is None or start < sentence.start or end > sentence.end:
+            continue
+        s, e = start - sentence.start, end - sentence.start
+        piece = sentence.text[s:e]
+        if not any(ch.isalnum() for ch in piece):
+            continue
+        lead = re.match(r"(?:the|The|THE)\s+", piece)
+        if lead and lead.end() < len(piece):
+            s += lead.end()
+        tail = re.search(r"(?:['’]s|['’])$", sentence.text[s:e])
+        if tail:
+            e -= len(tail.group())
+        if e > s:
+            out.append((s, e, kind))
     return out
 
 

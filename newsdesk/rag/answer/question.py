@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from newsdesk.dates import MONTH_NAME, MONTHS
+from newsdesk.rag.answer.kinds import focus_kind
 from newsdesk.text import READING_STOPWORDS as STOPWORDS
 from newsdesk.text import stem, tokens, words
 
@@ -49,7 +50,12 @@ NEGATION_WORDS = frozenset(
 )
 
 
-NAME_TYPES = frozenset({"person", "org", "place", "name"})
+NAME_TYPES = frozenset(
+    {"person", "org", "place", "name", "facility", "work", "product", "event", "law", "language", "group"}
+)
+"""Answer types answered by a name (``kinds.KIND_FIT`` says which span kinds fit each)."""
+_KIND_TYPES = {"geo": "place"}
+"""A focus kind (``kinds.HEAD_KINDS``) as an answer type, where the two differ."""
 NUMERIC_TYPES = frozenset({"count", "money", "percent", "duration", "quantity"})
 
 _PERSON_NOUNS = (
@@ -181,6 +187,9 @@ class Question:
     days: tuple[str, ...] = ()
     wants_year: bool = False
     phrases: tuple[str, ...] = field(default=())
+    focus_kind: str = ""
+    """The kind of name the wh-phrase's head asks for (``kinds.HEAD_KINDS``: "org" for "which chain");
+    empty when the head is unknown or the question asks no "which X"."""
     asked: tuple[str, ...] = ()
     """Stems of what the answer must be about: the role a "who is the ..." question asks about
     ("mayor"), the words of what a "how many" question counts ("passengers"); empty when none."""
@@ -305,12 +314,18 @@ def analyse(question: str) -> Question:
     yes_no = is_yes_no(text)
     options = choice_options(text) if (yes_no or re.search(r"\bwhich\b", text, re.I)) else ()
     kind = "choice" if options else ("yesno" if yes_no else answer_type(text))
+    head, head_kind = focus_kind(text) if kind in NAME_TYPES or kind == "what" else ("", "")
+    if head_kind and _which_first(text):
+        kind = _KIND_TYPES.get(head_kind, head_kind)
+    else:
+        head_kind = ""
     wants_year = bool(re.search(r"\b(?:what|which|in what|in which)\s+year\b", text, re.I))
     return Question(
         text=text,
         terms=content_terms(text),
         answer_type=kind,
-        focus=_focus(text),
+        focus=head or _focus(text),
+        focus_kind=head_kind,
         names=_names(text),
         numbers=frozenset(stem(t) for t in words(text) if t[0].isdigit()),
         negated=bool(_NEGATION.search(text)),
@@ -322,6 +337,13 @@ def analyse(question: str) -> Question:
         phrases=tuple(m.group(1) for m in _QUOTED.finditer(text)),
         asked=asked_nouns(text),
     )
+
+
+def _which_first(text: str) -> bool:
+    """The question's first wh-word is "which"/"what" (or it asks for "the name of"): its focus decides
+    the kind of answer. "Who ... which company" asks for a person still."""
+    m = re.search(r"\b(?:which|what|who|whom|whose|where|when|how)\b", text, re.I)
+    return bool(m and m.group().lower() in ("which", "what")) or bool(re.search(r"\bname\s+of\b", text, re.I))
 
 
 _ROLE = re.compile(

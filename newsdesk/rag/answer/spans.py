@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from newsdesk.rag.answer.candidates import Sentence, Span, idf
+from newsdesk.rag.answer.kinds import ENTITY_KINDS, KIND_FIT, place_fit
 from newsdesk.rag.answer.question import NAME_TYPES, Question
 from newsdesk.text import READING_STOPWORDS as STOPWORDS
 from newsdesk.text import share, stem, stems, words
 
 TYPE_FIT: dict[str, dict[str, float]] = {
-    "person": {"person": 1.0, "name": 0.75, "org": 0.3, "place": 0.2, "opener": 0.4},
-    "org": {"org": 1.0, "name": 0.85, "person": 0.3, "place": 0.35, "opener": 0.4},
-    "place": {"place": 1.0, "name": 0.7, "org": 0.3, "person": 0.15, "opener": 0.35},
-    "name": {"name": 1.0, "person": 0.9, "org": 0.9, "place": 0.85, "opener": 0.5},
+    **KIND_FIT,
     "date": {"date": 1.0, "year": 0.9, "vague_date": 0.55},
     "count": {"count": 1.0, "quantity": 0.6, "money": 0.25, "percent": 0.25},
     "money": {"money": 1.0, "count": 0.3},
@@ -146,10 +145,105 @@ def score_sentences(
     return rarity
 
 
+NEIGHBOUR_SHARE = 0.8
+"""Share of a neighbouring sentence's relevance that a sentence carries (the name one sentence away)."""
+HEADLINE_SHARE = 0.8
+"""Share of the best relevance among its article's sentences that a headline carries."""
+DESCRIBED_SHARE = 0.95
+"""Share of a sentence's relevance carried to the names before it in its passage when it refers to the
+asked thing by description ("The burger chain said ..." after "In-N-Out ...")."""
+DESCRIBED_PENALTY = 0.6
+"""What a name keeps of its score when it stands in a sentence that calls the asked thing by
+description: that sentence names something else beside it ("The chain said in a Facebook post")."""
+CARRIED_PROXIMITY = 0.3
+"""Proximity credited to a name whose sentence's relevance is carried from a sentence next to it."""
+
+
+def describes(q: Question, s: Sentence) -> bool:
+    """The sentence refers to the asked thing by its description ("the chain", "the burger chain",
+    "this show"): the name it stands for is written nearby, not here."""
+    if not q.focus or q.answer_type not in NAME_TYPES:
+        return False
+    return bool(_described(q.focus).search(s.text))
+
+
+@lru_cache(maxsize=512)
+def _described(focus: str) -> re.Pattern[str]:
+    return re.compile(rf"\b(?:[Tt]he|[Tt]his|[Tt]hat)\s+(?:[a-z][\w-]*\s+){{0,2}}{re.escape(focus)}e?s?\b")
+
+
+def carry_context(q: Question, sentences: Sequence[Sentence]) -> None:
+    """Set every sentence's ``context``: its own relevance, or a share of a sentence's next to it, or,
+    for a headline, of its article's best sentence; a sentence that calls the asked thing by
+    description lends nearly all of its relevance to the sentences before it in its passage."""
+    best_of_article: dict[str, Sentence] = {}
+    for s in sentences:
+        s.context, s.context_from = s.relevance, None
+        if s.field == "text" and not s.furniture:
+            held = best_of_article.get(s.passage.article)
+            if held is None or s.relevance > held.relevance:
+                best_of_article[s.passage.article] = s
+    for s in sentences:
+        for n in s.neighbours:
+            if not n.furniture and NEIGHBOUR_SHARE * n.relevance > s.context:
+                s.context, s.context_from = NEIGHBOUR_SHARE * n.relevance, n
+        if s.heading:
+            held = best_of_article.get(s.passage.article)
+            if held is not None and HEADLINE_SHARE * held.relevance > s.context:
+                s.context, s.context_from = HEADLINE_SHARE * held.relevance, held
+    for s in sentences:
+        if s.field != "text" or not describes(q, s):
+            continue
+        for other in sentences:
+            before = other.passage is s.passage and other.field == "text" and other.end <= s.start
+            headline = other.heading and other.passage.article == s.passage.article
+            if (before or headline) and DESCRIBED_SHARE * s.relevance > other.context:
+                other.context, other.context_from = DESCRIBED_SHARE * s.relevance, s
+
+
+def described_as(focus: str, span: Span) -> bool:
+    """The article calls the name a thing of the asked kind, in apposition or by pattern: "Zepbound,
+    the weight-loss drug", "the festival Mondegreen", "drugs such as Zepbound", "a drug called
+    Zepbound" (``focus`` is the question's head noun)."""
+    if not focus or span.kind in ("opener",):
+        return False
+    text = span.sentence.text
+    after = text[span.end : span.end + 80]
+    before = text[max(0, span.start - 60) : span.start]
+    return bool(_apposition_after(focus).match(after) or _apposition_before(focus).search(before))
+
+
+@lru_cache(maxsize=512)
+def _apposition_after(focus: str) -> re.Pattern[str]:
+    # "Zepbound, the weight-loss drug", "Mondegreen, a four-day music festival"
+    return re.compile(
+        rf"^,?\s+(?:is\s+)?(?:the|a|an)\s+(?:[\w'’-]+\s+){{0,4}}?{re.escape(focus)}e?s?\b", re.I
+    )
+
+
+@lru_cache(maxsize=512)
+def _apposition_before(focus: str) -> re.Pattern[str]:
+    # "the festival Mondegreen", "drugs such as Zepbound", "a drug called Zepbound"
+    return re.compile(
+        rf"\b{re.escape(focus)}e?s?,?\s+(?:(?:such\s+as|called|named|known\s+as|like)\s+)?[“\"‘]?$", re.I
+    )
+
+
 def type_fit(q: Question, kind: str) -> float:
     if q.wants_year and kind in ("year", "date"):
         return 1.0
     return TYPE_FIT.get(q.answer_type, {}).get(kind, 0.0)
+
+
+def span_fit(q: Question, span: Span) -> float:
+    """``type_fit``, narrowed for a place question by what the place is: "which country" is answered
+    by a country, "which state" by a U.S. state, "which city" by neither (``kinds.place_fit``)."""
+    fit = type_fit(q, span.kind)
+    if q.answer_type == "place" and span.kind in ("place", "name", "opener"):
+        narrowed = place_fit(q.focus, span.text)
+        if narrowed is not None:
+            return fit * narrowed
+    return fit
 
 
 def proximity(span: Span, rarity: dict[str, float]) -> float:
@@ -187,17 +281,25 @@ def score_spans(q: Question, spans: Sequence[Span], rarity: dict[str, float]) ->
     out = []
     w = SPAN_WEIGHTS
     for span in spans:
-        fit = type_fit(q, span.kind)
+        fit = span_fit(q, span)
+        if q.answer_type in NAME_TYPES and described_as(q.focus, span):
+            fit = 1.0  # the article itself says what kind of thing the name is
         if fit <= 0:
             continue
         new = novelty(span, q)
         if new <= 0:
             continue
         near = proximity(span, rarity)
+        sentence = span.sentence
+        context = max(sentence.relevance, sentence.context)
+        if sentence.context_from is not None and sentence.context > sentence.relevance:
+            near = max(near, CARRIED_PROXIMITY)
         # The square root softens the sentence model's peaked probabilities: a span right next to the
         # question's words in a fair sentence can beat a loose one in the best sentence.
-        base = math.sqrt(span.sentence.relevance) * (w["sentence"] + w["proximity"] * near)
-        span.features = {"fit": fit, "novelty": new, "proximity": near, "sentence": span.sentence.relevance}
+        base = math.sqrt(context) * (w["sentence"] + w["proximity"] * near)
+        if sentence.field == "text" and describes(q, sentence):
+            base *= DESCRIBED_PENALTY
+        span.features = {"fit": fit, "novelty": new, "proximity": near, "sentence": context}
         span.score = fit * base * (0.5 + 0.5 * new)
         out.append(span)
     return out
@@ -243,7 +345,7 @@ def vote(spans: Sequence[Span]) -> list[Group]:
     for span in spans:
         by_key[span.key].append(span)
     keys = sorted(by_key, key=lambda k: -len(k))
-    name_kinds = {"name", "person", "org", "place", "opener"}
+    name_kinds = {"name", "opener", "quoted", *ENTITY_KINDS}
     for key in keys:
         if not all(s.kind in name_kinds for s in by_key[key]):
             continue

@@ -1,0 +1,279 @@
+"""What kind of name a "which X" question asks for, and which named entities are of that kind.
+
+The question's focus ("which *burger chain*", "what *country*", "which *show*") fixes the answer's kind
+(TREC-era factoid QA; Li & Roth 2002): its head noun is looked up in ``HEAD_KINDS``. Named entities
+(spaCy's OntoNotes labels, ``index/entities.py``) map onto the same kinds (``LABEL_KINDS``), so a
+candidate answer fits a question when its kind is the asked one. A place question narrows further by
+the gazetteers below: a country, a U.S. state, or a city (a place that is neither), since the small
+NER model labels all three GPE.
+
+A head noun the lexicon does not know ("which *breed*", "which *insect*") asks for "a name of that
+kind": any entity may answer, and one the articles themselves call so ("the breed, NAME", "NAME, a
+breed", "breeds such as NAME") fits best (``candidates.described_as``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from newsdesk.text import READING_STOPWORDS
+
+LABEL_KINDS = {
+    "PERSON": "person",
+    "ORG": "org",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "facility",
+    "NORP": "group",
+    "PRODUCT": "product",
+    "EVENT": "event",
+    "WORK_OF_ART": "work",
+    "LAW": "law",
+    "LANGUAGE": "language",
+}
+"""spaCy's labels as the reader's span kinds."""
+
+ENTITY_KINDS = frozenset(LABEL_KINDS.values())
+
+_HEADS = {
+    "person": """
+        person individual man woman people player ceo chief executive founder cofounder co-founder leader
+        president minister official author writer actor actress singer artist musician coach manager
+        director scientist politician judge justice senator governor mayor king queen emperor pope
+        athlete quarterback winner champion chairman chairwoman spokesperson spokesman spokeswoman
+        prosecutor lawyer attorney star head owner investor entrepreneur character figure composer
+        architect inventor explorer general comedian rapper member host anchor celebrity billionaire
+        journalist astronaut candidate nominee pitcher golfer swimmer gymnast skater runner boxer
+        wrestler driver rider cyclist tennis-player striker goalkeeper footballer cricketer designer
+        chef activist lawmaker congressman congresswoman representative speaker secretary ambassador
+        commissioner sheriff officer soldier general admiral pilot teacher professor student doctor
+        physician nurse economist analyst researcher historian poet novelist playwright filmmaker
+        producer songwriter guitarist drummer pianist dancer model influencer youtuber streamer
+        podcaster broadcaster commentator reporter editor publisher photographer painter sculptor
+        heir heiress prince princess duke duchess monarch dictator prime-minister premier chancellor
+        incumbent challenger defendant suspect victim survivor hero legend icon mogul tycoon magnate
+        whistleblower hostage prisoner inmate detainee climber hiker skier surfer jockey trainer
+        coach boss successor predecessor son daughter wife husband father mother brother sister
+        child baby grandson granddaughter
+    """,
+    "org": """
+        company firm organization organisation team club outlet network brand university party agency
+        band newspaper magazine platform exchange startup start-up business corporation bank group
+        studio publisher retailer airline carrier manufacturer developer league institution government
+        department ministry service website site channel label school college court committee council
+        sportsbook operator chain automaker carmaker maker giant restaurant eatery franchise
+        conglomerate supermarket grocer grocery store shop union charity nonprofit non-profit foundation
+        institute hospital church denomination broadcaster streamer streaming-service insurer lender
+        utility railroad railway cruise-line hotel resort casino fund regulator watchdog militia army
+        navy military force agency bureau administration commission board senate house parliament
+        legislature congress industry sector labor-union automaker companies firms teams chains brands
+        airlines retailers banks schools universities colleges restaurants networks outlets
+        supplier distributor producer brewery winery bakery coffee-chain fast-food
+    """,
+    "place": """
+        country countries nation nations state states city cities town towns village region regions
+        place places continent province county location island islands capital territory area district
+        neighborhood neighbourhood coast peninsula archipelago municipality borough suburb
+        destination
+    """,
+    "facility": """
+        venue stadium arena building airport bridge museum landmark monument park tower prison
+        theater theatre cathedral temple palace castle embassy base station port harbor harbour
+        highway road street zoo aquarium gallery library mall
+    """,
+    "geo": """
+        mountain mountains river rivers lake lakes ocean oceans sea seas volcano volcanoes desert
+        forest glacier canyon valley bay gulf strait beach
+    """,
+    "work": """
+        show shows series film films movie movies book books novel novels song songs album albums
+        painting paintings artwork artworks sculpture play musical podcast documentary sitcom drama
+        poem opera title single hit track episode memoir comic comics manga anime franchise
+        soundtrack masterpiece portrait mural exhibit exhibition musical-number ballet cartoon
+        program programme newsletter story stories video videos
+    """,
+    "product": """
+        product products device devices phone phones smartphone smartphones car cars vehicle vehicles
+        model models drug drugs vaccine vaccines medication medicine pill treatment app apps software
+        chatbot console truck trucks aircraft plane planes jet jets toy toys drink drinks beverage
+        beverages snack snacks cereal candy gadget headset computer laptop tablet chip chips robot
+        rocket spacecraft satellite weapon weapons missile missiles game games videogame cookie
+        sandwich burger soda beer wine whisky whiskey perfume shoe shoes sneaker sneakers
+        cryptocurrency currency coin token feature tool
+    """,
+    "event": """
+        event events festival festivals tournament tournaments championship championships race races
+        award awards holiday holidays storm storms hurricane hurricanes war wars battle battles
+        competition competitions election elections summit summits conference conferences ceremony
+        contest contests game-show pageant marathon olympics cup bowl parade protest protests
+        strike strikes scandal crisis
+    """,
+    "law": "law laws bill bills act acts amendment amendments treaty treaties policy policies ruling",
+    "language": "language languages dialect",
+    "group": "nationality ethnicity religion tribe",
+}
+HEAD_KINDS: dict[str, str] = {word: kind for kind, text in _HEADS.items() for word in text.split()}
+"""Head noun of a "which X" phrase -> the kind of name it asks for."""
+
+KIND_FIT: dict[str, dict[str, float]] = {
+    "person": {"person": 1.0, "name": 0.6, "opener": 0.4, "org": 0.2, "group": 0.1},
+    "org": {"org": 1.0, "name": 0.75, "product": 0.5, "facility": 0.5, "work": 0.3, "place": 0.3,
+            "person": 0.25, "opener": 0.4},
+    "place": {"place": 1.0, "facility": 0.5, "name": 0.6, "org": 0.3, "group": 0.2, "person": 0.1,
+              "opener": 0.35},
+    "facility": {"facility": 1.0, "org": 0.7, "place": 0.6, "name": 0.7, "opener": 0.4},
+    "geo": {"place": 1.0, "facility": 0.6, "name": 0.7, "opener": 0.4},
+    "work": {"work": 1.0, "quoted": 1.0, "name": 0.7, "product": 0.5, "org": 0.45, "event": 0.4,
+             "person": 0.3, "opener": 0.4},
+    "product": {"product": 1.0, "quoted": 0.5, "org": 0.6, "name": 0.7, "work": 0.5, "opener": 0.4},
+    "event": {"event": 1.0, "quoted": 0.4, "name": 0.6, "work": 0.4, "org": 0.3, "facility": 0.2,
+              "place": 0.2, "opener": 0.35},
+    "law": {"law": 1.0, "name": 0.6, "work": 0.4, "org": 0.2, "event": 0.2},
+    "language": {"language": 1.0, "group": 0.6, "name": 0.5},
+    "group": {"group": 1.0, "org": 0.5, "name": 0.5},
+    "name": {"name": 0.9, "person": 0.85, "org": 0.9, "place": 0.85, "facility": 0.85, "product": 0.9,
+             "work": 0.9, "event": 0.9, "law": 0.85, "group": 0.6, "language": 0.6, "opener": 0.5,
+             "quoted": 0.6},
+}  # fmt: skip
+"""How well a span kind answers a question's kind (1 = exactly what was asked)."""
+
+COUNTRIES = frozenset(
+    """
+    afghanistan albania algeria andorra angola antigua argentina armenia australia austria azerbaijan
+    bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia botswana
+    brazil brunei bulgaria burkina-faso burundi cambodia cameroon canada cape-verde chad chile china
+    colombia comoros congo costa-rica croatia cuba cyprus czech-republic czechia denmark djibouti
+    dominica dominican-republic ecuador egypt el-salvador equatorial-guinea eritrea estonia eswatini
+    ethiopia fiji finland france gabon gambia georgia germany ghana greece grenada guatemala guinea
+    guyana haiti honduras hungary iceland india indonesia iran iraq ireland israel italy ivory-coast
+    jamaica japan jordan kazakhstan kenya kiribati kosovo kuwait kyrgyzstan laos latvia lebanon lesotho
+    liberia libya liechtenstein lithuania luxembourg madagascar malawi malaysia maldives mali malta
+    mauritania mauritius mexico micronesia moldova monaco mongolia montenegro morocco mozambique
+    myanmar burma namibia nauru nepal netherlands holland new-zealand nicaragua niger nigeria
+    north-korea north-macedonia norway oman pakistan palau palestine panama papua-new-guinea paraguay
+    peru philippines poland portugal qatar romania russia rwanda samoa san-marino saudi-arabia senegal
+    serbia seychelles sierra-leone singapore slovakia slovenia solomon-islands somalia south-africa
+    south-korea korea south-sudan spain sri-lanka sudan suriname sweden switzerland syria taiwan
+    tajikistan tanzania thailand togo tonga trinidad tunisia turkey turkiye turkmenistan tuvalu uganda
+    ukraine united-arab-emirates uae united-kingdom uk u.k britain great-britain england scotland wales
+    northern-ireland united-states us u.s usa america uruguay uzbekistan vanuatu vatican venezuela
+    vietnam yemen zambia zimbabwe greenland hong-kong
+    """.split()
+)
+"""Countries (and a few places news treats as such), lower case, spaces as hyphens."""
+
+US_STATES = frozenset(
+    """
+    alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii
+    idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan
+    minnesota mississippi missouri montana nebraska nevada new-hampshire new-jersey new-mexico new-york
+    north-carolina north-dakota ohio oklahoma oregon pennsylvania rhode-island south-carolina
+    south-dakota tennessee texas utah vermont virginia washington west-virginia wisconsin wyoming
+    """.split()
+)
+"""The fifty U.S. states, lower case, spaces as hyphens."""
+
+PLACE_FOCUS = {
+    "country": "country", "countries": "country", "nation": "country", "nations": "country",
+    "state": "state", "states": "state",
+    "city": "city", "cities": "city", "town": "city", "towns": "city", "village": "city",
+    "capital": "city", "municipality": "city", "borough": "city", "suburb": "city",
+}  # fmt: skip
+"""Place heads narrowed by the gazetteers (see ``place_fit``)."""
+
+
+def gazetteer_key(text: str) -> str:
+    """A place name as the gazetteers spell it: lower case, a leading "the" dropped, hyphens for spaces."""
+    key = re.sub(r"^the\s+", "", text.strip().lower().rstrip(".’'s"))
+    return re.sub(r"\s+", "-", key)
+
+
+def place_fit(focus: str, text: str) -> float | None:
+    """How well a place named ``text`` answers a place question whose head is ``focus``: 1 for a
+    country asked as a country (a U.S. state as a state; a city: neither), a small share otherwise;
+    None when the head is not narrowed."""
+    narrow = PLACE_FOCUS.get(focus)
+    if narrow is None:
+        return None
+    key = gazetteer_key(text)
+    is_country, is_state = key in COUNTRIES, key in US_STATES
+    if narrow == "country":
+        return 1.0 if is_country else 0.35
+    if narrow == "state":
+        # "which state" in U.S. news is a U.S. state; Georgia and Washington are both.
+        return 1.0 if is_state else (0.3 if not is_country else 0.2)
+    return 0.3 if (is_country or is_state) else 1.0
+
+
+_STOP_AFTER_WH = frozenset(
+    """
+    is was are were be been being do does did has have had will would can could should may might must
+    of in on at to for from by with as about into over after before during than that who whom which
+    whose where when while what why how the a an this these those its his her their our your my and or
+    but not no if so
+    """.split()
+)
+_IRREGULAR_VERBS = frozenset(
+    """
+    won lost became made said took gave ran broke hit set led left saw sold bought told began came went
+    wrote got held kept found beat chose drew fell grew knew rose shut spent stood struck swept threw
+    wore paid sent built brought cut put quit let meant met read spoke stole sang sank shot slid spun
+    tore won woke bid bore forgave fled flew froze hid hung laid lent lit overtook rode rang sought
+    shook shone slept split spread sprang stuck stung swore swam swung taught thought understood upset
+    withdrew wound wins loses becomes makes says takes gives runs breaks hits sets leads leaves sees
+    sells buys tells begins comes goes writes gets holds keeps finds beats chooses plans plans wants
+    announces announced agrees needs faces hopes aims seeks uses owns faced
+    """.split()
+)
+
+
+def _verb_like(word: str) -> bool:
+    low = word.lower()
+    if low in _IRREGULAR_VERBS:
+        return True
+    return low.endswith("ed") and len(low) > 4 and low not in {"breed", "seed", "speed", "feed", "bed"}
+
+
+def focus_words(question: str) -> list[str]:
+    """The words of the wh-phrase after the first "which"/"what" ("which *burger chain* has ..."),
+    after "one of the"; empty when the wh-word is followed by a verb or by "type of"/"kind of" (a
+    description is asked for)."""
+    m = re.search(r"\bname\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(.*)", question, re.I)
+    m = m or re.search(r"\b(?:which|what)\s+(.*)", question, re.I)
+    if not m:
+        return []
+    rest = m.group(1)
+    if re.match(r"(?:type|kind|sort|form)s?\s+of\b", rest, re.I):
+        return []  # "what kind of state": a description is asked for, not a name
+    rest = re.sub(r"^(?:one|brand)s?\s+of\s+(?:the\s+|a\s+|an\s+)?", "", rest, flags=re.I)
+    found: list[str] = []
+    for token in re.findall(r"[A-Za-z][\w.&'’-]*|\d+", rest):
+        low = token.lower().strip(".")
+        if low in _STOP_AFTER_WH or (found and _verb_like(token)) or (not found and _verb_like(token)):
+            break
+        possessive = re.search(r"['’]s?$", token)
+        word = token[: possessive.start()] if possessive else token
+        found.append(word)
+        if (possessive and word.lower() in HEAD_KINDS) or len(found) == 5:
+            break  # "which country's president": the country is asked for ("women's" only describes)
+    return found
+
+
+def focus_kind(question: str) -> tuple[str, str]:
+    """(head noun, kind) of the question's wh-phrase: ("chain", "org") for "Which burger chain ...";
+    the kind is "" when the head is unknown (then any name may answer, see the module's docstring)."""
+    phrase = focus_words(question)
+    if not phrase:
+        return "", ""
+    lowered = [w.lower().strip(".’'") for w in phrase]
+    # The head is the last word, unless that is a present-tense verb after a known noun
+    # ("which company plans ...").
+    for i in range(len(lowered) - 1, -1, -1):
+        word = lowered[i]
+        if word in HEAD_KINDS:
+            return word, HEAD_KINDS[word]
+        singular = word[:-1] if word.endswith("s") else word
+        if singular in HEAD_KINDS:
+            return singular, HEAD_KINDS[singular]
+    common = [w for w, original in zip(lowered, phrase, strict=True) if not original[0].isupper()]
+    return next((w for w in reversed(common) if w not in READING_STOPWORDS), ""), ""

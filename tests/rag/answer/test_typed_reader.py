@@ -1,0 +1,176 @@
+"""The typed reader on small hand-written news articles, with named entities found as the indexer
+finds them (the real spaCy model): "which X" answered by a name of kind X that the question does not
+already name, from the sentence that echoes the question, the one before it, or the headline; the
+lead is the sentence that states it; refusals when no name of the asked kind goes with the question's
+relation; page furniture never quoted."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+
+from newsdesk.eval.metrics import contains_answer, lead_of
+from newsdesk.index.entities import EntityRecognizer, encode, within
+from newsdesk.rag.answer import ExtractiveAnswerer
+from newsdesk.rag.types import Answer
+from tests.rag.answer.conftest import doc
+from tests.rag.answer.test_answerer import check_contract
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> EntityRecognizer:
+    return EntityRecognizer()
+
+
+def article(recognizer: EntityRecognizer, text: str, title: str, **kwargs: object) -> Document:
+    """A retrieved passage holding the whole article, with the entities the indexer stores."""
+    passage = doc(text, title=title, **kwargs)  # type: ignore[arg-type]
+    body, headline = recognizer.recognise([text, title])
+    passage.metadata["entities"] = encode(within(body, 0, len(text)))
+    passage.metadata["title_entities"] = encode(headline)
+    return passage
+
+
+def stated(answer: Answer, name: str) -> bool:
+    """The lead states the name, and the lead citation's answer span marks it."""
+    return (
+        not answer.abstained
+        and contains_answer(lead_of(answer.answer), [name])
+        and any(c.answer_span is not None and name in c.answer_span.text for c in answer.citations)
+    )
+
+
+DYES = (
+    "In-N-Out Burger will stop using artificial dyes in its shakes and desserts by the end of the year.\n\n"
+    "The burger chain said in a Facebook post that it has already replaced Red Dye 40 in its strawberry "
+    "shake.\n\n"
+    "More: Starbucks ends open-door policy, restrooms now for paying customers only\n\n"
+    "Why are food dyes being removed?\n\n"
+    "Health officials have urged food companies to remove artificial dyes from their products."
+)
+MARTIAL_LAW = (
+    "Lawmakers voted early Wednesday to lift the martial law declared by President Yoon Suk Yeol hours "
+    "earlier, plunging the country into political chaos.\n\n"
+    "Troops had surrounded the National Assembly in Seoul before the vote."
+)
+COMEDIAN = (
+    "Conan O'Brien, the comedian and former talk show host, announced on Tuesday that he will return to "
+    "late-night TV next month with a weekly program.\n\n"
+    "He left his nightly show in 2021."
+)
+SHOW = (
+    "The wildly popular South Korean drama “Squid Game” returns for its final season on Netflix this "
+    "week, the streamer said.\n\n"
+    "The survival show became the most-watched series in Netflix history."
+)
+DRUG = (
+    "The Food and Drug Administration approved Zepbound, the weight-loss drug made by Eli Lilly, as the "
+    "first medicine for obstructive sleep apnea on Friday.\n\n"
+    "About 20 million Americans have the condition."
+)
+FESTIVAL = (
+    "Phish will host Mondegreen, a four-day music festival, at the Woodlands of Dover International "
+    "Speedway in Delaware in August.\n\n"
+    "Tickets go on sale next week."
+)
+FLOOD = (
+    "Record rainfall brought historic flooding to southern Ohio this week, and several rivers crested at "
+    "levels not seen in decades, the National Weather Service said.\n\n"
+    "Governor Mike DeWine declared a state of emergency in 14 counties."
+)
+
+
+@pytest.fixture(scope="module")
+def news(recognizer: EntityRecognizer) -> list[Document]:
+    stories = [
+        (DYES, "Fast-food giant drops artificial food dyes from its menu"),
+        (MARTIAL_LAW, "South Korea lawmakers overturn martial law after a night of chaos"),
+        (COMEDIAN, "A late-night return"),
+        (SHOW, "The final season arrives"),
+        (DRUG, "FDA approves a weight-loss drug for sleep apnea"),
+        (FESTIVAL, "Phish festival heads to Delaware"),
+        (FLOOD, "Rivers crest after record rain"),
+    ]
+    return [
+        article(recognizer, text, title, url=f"https://example.test/{i}", score=0.4)
+        for i, (text, title) in enumerate(stories)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "name", "kind"),
+    [
+        ("Which burger chain agreed to remove artificial dyes from its menu?", "In-N-Out Burger", "org"),
+        ("Which comedian announced he will return to late-night TV next month?", "Conan O'Brien", "person"),
+        ("Which country plunged into chaos when martial law was declared?", "South Korea", "place"),
+        ("Which South Korean show returns for its final season this week?", "Squid Game", "work"),
+        ("Which weight-loss drug was approved as a treatment for sleep apnea?", "Zepbound", "product"),
+        ("What is the name of the festival that Phish is hosting in Delaware?", "Mondegreen", "event"),
+        ("Which state was hit by historic flooding this week?", "Ohio", "place"),
+    ],
+)  # fmt: skip
+def test_which_x_is_answered_by_a_name_of_kind_x(
+    answerer: ExtractiveAnswerer, news: list[Document], question: str, name: str, kind: str
+) -> None:
+    answer = answerer.answer(question, news)
+    assert answer.answer_type == kind
+    assert stated(answer, name), answer.answer
+    check_contract(answer, news)
+
+
+def test_the_name_in_the_sentence_before_the_one_that_echoes_the_question(
+    answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
+) -> None:
+    # "The burger chain said ..." echoes the question; the chain's name stands one sentence before.
+    docs = [article(recognizer, DYES, "Artificial dyes are on the way out", url="https://example.test/d")]
+    answer = answerer.answer("Which burger chain has agreed to remove artificial dyes from its menu?", docs)
+    assert stated(answer, "In-N-Out"), answer.answer
+    assert "Facebook" not in lead_of(answer.answer)  # named beside the description, not the chain
+
+
+def test_the_name_in_the_headline(answerer: ExtractiveAnswerer, recognizer: EntityRecognizer) -> None:
+    docs = [article(recognizer, MARTIAL_LAW, MARTIAL_LAW_TITLE, url="https://example.test/k")]
+    answer = answerer.answer(
+        "Which country plunged into political chaos after its president declared martial law?", docs
+    )
+    assert stated(answer, "South Korea"), answer.answer
+    assert answer.citations[0].field == "title"  # the headline is quoted, verbatim
+    check_contract(answer, docs)
+
+
+MARTIAL_LAW_TITLE = "South Korea lawmakers overturn martial law after a night of chaos"
+
+
+def test_a_name_in_apposition(answerer: ExtractiveAnswerer, recognizer: EntityRecognizer) -> None:
+    docs = [article(recognizer, DRUG, "A first for sleep apnea", url="https://example.test/z")]
+    answer = answerer.answer("Which weight-loss drug was approved for sleep apnea?", docs)
+    assert stated(answer, "Zepbound"), answer.answer
+    assert "Eli Lilly" not in (answer.short_answer or "")
+
+
+def test_no_name_of_the_asked_kind_is_refused(
+    answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
+) -> None:
+    recall = (
+        "A recall of more than 380,000 pickup trucks was announced this week because a tailgate can open "
+        "while driving, federal regulators said.\n\n"
+        "Owners will be notified by mail in January, said Jane Porter, a safety analyst."
+    )
+    docs = [
+        article(recognizer, recall, "Pickup trucks recalled over tailgates", url="https://example.test/r")
+    ]
+    answer = answerer.answer("Which automaker recalled more than 380,000 pickup trucks this week?", docs)
+    assert answer.abstained, answer.answer
+    assert not answer.citations
+
+
+def test_page_furniture_is_never_quoted(answerer: ExtractiveAnswerer, recognizer: EntityRecognizer) -> None:
+    docs = [article(recognizer, DYES, "Artificial dyes are on the way out", url="https://example.test/m")]
+    for question in (
+        "Which chain is ending a policy that lets anyone use its restrooms without making a purchase?",
+        "Why are food dyes being removed?",
+        "Which burger chain has agreed to remove artificial dyes?",
+    ):
+        answer = answerer.answer(question, docs)
+        assert "More:" not in answer.answer and "Starbucks" not in answer.answer, answer.answer
+        assert "Why are food dyes being removed?" not in answer.answer
