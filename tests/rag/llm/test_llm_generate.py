@@ -136,18 +136,16 @@ def closed_port() -> int:
     return free_port()  # nothing listens there: connections are refused at once
 
 
-def test_an_unreachable_server_gives_the_extractive_answer_at_once_with_one_message(
+def test_an_unreachable_server_gives_the_extractive_answer_with_one_message_and_is_not_retried(
     extractive: Answerer, seed_documents: list[Document], caplog: pytest.LogCaptureFixture
 ) -> None:
     gen = make(extractive, llm_base_url=f"http://127.0.0.1:{closed_port()}/v1", llm_connect_timeout=2)
     caplog.set_level(logging.WARNING)
-    started = time.perf_counter()
     first = gen.answer(ZHUHAI, seed_documents)
-    assert time.perf_counter() - started < 3
     assert first.generator == "extractive" and "unreachable" in first.notice and "Su-57" in first.answer
-    started = time.perf_counter()
     second = gen.answer(ZHUHAI, seed_documents)
-    assert time.perf_counter() - started < 0.5 and second.notice == first.notice
+    assert second.notice == first.notice and second.generator == "extractive"
+    # One failure logged for both questions: the second did not try the server again.
     assert len([r for r in caplog.records if "Could not use" in r.getMessage()]) == 1
 
 
