@@ -48,8 +48,15 @@ def test_retrieval_metrics_count_answerable_questions_only() -> None:
 
 
 def test_answer_containment_normalises_and_counts_abstentions_as_wrong() -> None:
-    assert normalize_answer("  It is the  CAFÉ-Müller, in Paris [1]! ") == "it is the cafemuller in paris 1"
+    assert normalize_answer("  It is the  CAFÉ-Müller, in Paris [1]! ") == "it is the cafe muller in paris 1"
     assert normalize_answer("“Ångström” — naïve…") == "angstrom naive"
+
+
+def test_punctuation_is_a_space_so_a_possessive_holds_the_name() -> None:
+    assert contains_answer("Google’s new phone [1]", ["Google"])
+    assert contains_answer("Australia's capital", ["Australia"])
+    assert contains_answer("the U.S. said", ["U.S."])
+    assert not contains_answer("announced [1]", ["no"])
     assert contains_answer("It is the  CAFE Müller, in Paris [1].", ["Café Müller"])
     assert not contains_answer("The bridge is 300m long.", ["300 m"])
     assert not contains_answer("anything", ["", "..."])  # empty accepted answers never match
