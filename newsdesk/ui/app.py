@@ -233,9 +233,9 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     app.include_router(openai_router(desk, guards, api_threads))
     feedback = FeedbackStore(feedback_path(settings))
     app.include_router(feedback_router(feedback, guards))
-    catalog = Catalog(desk.store)
+    catalog = Catalog(desk.store, settings.show_paths)
     app.include_router(articles_router(catalog))
-    app.include_router(uploads_router(desk, guards))
+    app.include_router(uploads_router(desk, guards, catalog))
     blocks = build_blocks(desk, guards, feedback, catalog)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue

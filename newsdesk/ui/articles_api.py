@@ -1,7 +1,8 @@
 """``GET /api/articles`` (the indexed articles, paged and filtered) and ``GET /api/articles/{id}`` (one
 article's text and metadata), behind the app's login, with their response schemas in OpenAPI.
 
-A file-indexed article's link is a path on the server: it is never sent (``url`` is empty then).
+A file-indexed article's link is a path on the server: it is never sent (``url`` is empty then), and its
+id is shown as the file's name (``Catalog``) unless ``NEWSDESK_SHOW_PATHS``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from newsdesk.ui.library import MAX_SHOWN_CHARS, ArticleFilter, Catalog, Listed, public_url, read_article
+from newsdesk.ui.library import MAX_SHOWN_CHARS, ArticleFilter, Catalog, Listed, public_url
 
 MAX_PER_PAGE = 100
 
@@ -110,7 +111,7 @@ def articles_router(catalog: Catalog) -> APIRouter:
     )
     def get_article(article_id: str) -> Any:
         """One article's text and metadata (``id`` as the list and citations give it)."""
-        article = read_article(catalog.store, article_id)
+        article = catalog.read(article_id)
         if article is None:
             return JSONResponse({"detail": f"no article {article_id!r} in the index"}, status_code=404)
         return ArticleDetail(

@@ -93,7 +93,8 @@ def build_articles_tab(
         if not allowed(request):
             return "Only an admin may delete articles.", gr.skip(), gr.skip(), gr.skip()
         try:
-            removed = delete_article(desk, str(article_id or "").strip())
+            stored = catalog.resolve(str(article_id or "").strip())
+            removed = stored is not None and delete_article(desk, stored)
         except IndexBusy:
             return "Another indexing run is writing; try again shortly.", gr.skip(), gr.skip(), gr.skip()
         rows, where = listing(query, 1)

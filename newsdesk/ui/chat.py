@@ -18,7 +18,7 @@ from newsdesk.text import first_unicode_problem, printable
 from newsdesk.ui.articles_tab import build_articles_tab
 from newsdesk.ui.feedback import MAX_ANSWER_CHARS, MAX_CITATIONS, MAX_COMMENT_CHARS, FeedbackIn, FeedbackStore
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, busy_answer, client_of
-from newsdesk.ui.library import Catalog, read_article
+from newsdesk.ui.library import Catalog
 from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, render_partial
 from newsdesk.ui.served import served_qa
 from newsdesk.ui.sources import EMPTY_PANEL, panel_html
@@ -104,7 +104,7 @@ def build_blocks(
     """The chat page; also exposes ``/ask`` (JSON contract) to ``gradio_client``. With ``feedback``,
     each answer has thumbs up and down (an optional comment goes with them); the example questions
     come from the headlines of the ``catalog``'s newest articles."""
-    catalog = catalog or Catalog(desk.store)
+    catalog = catalog or Catalog(desk.store, desk.settings.show_paths)
 
     def answer_for(
         question: Any, source: Any, since: Any, until: Any, history: Any, request: gr.Request | None
@@ -153,16 +153,14 @@ def build_blocks(
         """The panel for the newest answer."""
         if not answers:
             return EMPTY_PANEL
-        return panel_html(
-            answers[max(answers)].citations, lambda article_id: read_article(desk.store, article_id)
-        )
+        return panel_html(answers[max(answers)].citations, catalog.read)
 
     def select_sources(answers: dict[int, Answer] | None, selected: gr.SelectData) -> Any:
         """The panel for the answer clicked in the chat (an earlier one included)."""
         index = selected.index[0] if isinstance(selected.index, list | tuple) else selected.index
         if not answers or index not in answers:
             return gr.skip()
-        return panel_html(answers[index].citations, lambda article_id: read_article(desk.store, article_id))
+        return panel_html(answers[index].citations, catalog.read)
 
     def ask(
         question: str,

@@ -6,6 +6,8 @@ the app can show a quote inside its passage and the whole article around it with
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from typing import Any
 from newsdesk.dates import parse_day, parse_until, published_day
 from newsdesk.index.store import ChunkStore
 from newsdesk.rag.types import also_in_of
+from newsdesk.ui.public import public_link
 
 MAX_SHOWN_CHARS = 200_000
 """Longest article text the app sends (a whole article longer than that is cut, and says so)."""
@@ -151,21 +154,54 @@ class ArticleFilter:
 
 
 class Catalog:
-    """The indexed articles, newest first, read once per view of the index (a refresh re-reads them)."""
+    """The indexed articles, newest first, read once per view of the index (a refresh re-reads them).
 
-    def __init__(self, store: ChunkStore) -> None:
+    Visitors know an article by its shown id: a file-indexed article's stored id is a path on the
+    server (``file:///srv/news/feed.jsonl#12``), shown as the file's name (``feed.jsonl#12``) unless
+    ``show_paths``; ``resolve`` and ``read`` take either form.
+    """
+
+    def __init__(self, store: ChunkStore, show_paths: bool = False) -> None:
         self.store = store
+        self.show_paths = show_paths
         self._lock = threading.Lock()
         self._cached: tuple[int, int, list[Listed]] | None = None
+        self._stored: dict[str, str] = {}
+
+    def shown_id(self, stored: str) -> str:
+        """The id visitors see for the article stored as ``stored``."""
+        return stored if self.show_paths else public_link(stored)
+
+    def resolve(self, shown: str) -> str | None:
+        """The stored id of the article shown as ``shown`` (or stored so); None when there is none."""
+        self.articles()
+        with self._lock:
+            if shown in self._stored:
+                return self._stored[shown]
+            return shown if shown in self._stored.values() else None
+
+    def read(self, shown: str) -> ArticleText | None:
+        """The article shown as ``shown``: its text and metadata, under its shown id."""
+        stored = self.resolve(shown)
+        article = read_article(self.store, stored) if stored is not None else None
+        return dataclasses.replace(article, id=self.shown_id(article.id)) if article is not None else None
 
     def articles(self) -> list[Listed]:
         key = (self.store.generation, self.store.count())
         with self._lock:
             if self._cached is not None and self._cached[:2] == key:
                 return self._cached[2]
+        stored = list(self.store.articles())
+        names = [self.shown_id(a.id) for a in stored]
+        repeated = {name for name in names if names.count(name) > 1}
+        # Two files of one name in different folders: told apart by a digest of where they are.
+        shown = [
+            f"{name}~{hashlib.sha256(a.id.encode()).hexdigest()[:8]}" if name in repeated else name
+            for a, name in zip(stored, names, strict=True)
+        ]
         listed = [
             Listed(
-                id=a.id,
+                id=name,
                 title=str(a.metadata.get("title") or ""),
                 source=str(a.metadata.get("source") or ""),
                 published=str(a.metadata.get("published") or ""),
@@ -173,11 +209,12 @@ class Catalog:
                 chunks=a.chunks,
                 also_in=[o.get("source", "") for o in a.also_in if o.get("source")],
             )
-            for a in self.store.articles()
+            for a, name in zip(stored, shown, strict=True)
         ]
         listed.sort(key=lambda a: (a.published, a.title), reverse=True)
         with self._lock:
             self._cached = (*key, listed)
+            self._stored = {name: a.id for a, name in zip(stored, shown, strict=True)}
         return listed
 
     def page(self, wanted: ArticleFilter, page: int, per_page: int) -> tuple[int, list[Listed]]:

@@ -26,6 +26,7 @@ from newsdesk.config import Settings
 from newsdesk.index.indexer import IndexReport
 from newsdesk.index.lock import IndexBusy
 from newsdesk.ui.guard import Credentials, Guards, user_of
+from newsdesk.ui.library import Catalog
 from newsdesk.wiring import Newsdesk
 
 SUFFIXES = (".txt", ".md", ".html", ".jsonl")
@@ -209,7 +210,7 @@ class Deleted(BaseModel):
     removed: str
 
 
-def uploads_router(desk: Newsdesk, guards: Guards) -> APIRouter:
+def uploads_router(desk: Newsdesk, guards: Guards, catalog: Catalog | None = None) -> APIRouter:
     """``POST /api/articles`` and ``DELETE /api/articles/{id}`` (behind the login; 403 for others
     than admins unless uploads are allowed to all)."""
     router = APIRouter(tags=["articles"])
@@ -257,8 +258,9 @@ def uploads_router(desk: Newsdesk, guards: Guards) -> APIRouter:
             return denied
         import anyio
 
+        stored = catalog.resolve(article_id) if catalog is not None else article_id
         try:
-            removed = await anyio.to_thread.run_sync(delete_article, desk, article_id)
+            removed = stored is not None and await anyio.to_thread.run_sync(delete_article, desk, stored)
         except IndexBusy:
             return JSONResponse(
                 {"detail": "another indexing run is writing; try again shortly"}, status_code=409

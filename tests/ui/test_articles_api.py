@@ -78,13 +78,14 @@ def test_a_file_article_has_no_link_and_a_feed_article_keeps_its_own(server: str
     seed = next(a for a in listed.values() if a["title"] == "Chinese-Russian Security Talks in Beijing")
     assert seed["url"] == "" and listed["feed-1"]["url"] == "https://news.example.org/harbour-1"
     assert "origin" not in seed
+    assert seed["id"] == SEED_ARTICLE.name  # the file's name, never the server's path
 
 
 def test_one_article_comes_with_its_whole_text(server: str) -> None:
     seed_id = next(a["id"] for a in articles(server)["articles"] if a["title"].startswith("Chinese-Russian"))
     article = get_json(f"{server}/api/articles/{urllib.parse.quote(seed_id)}", login=LOGIN)
     assert article["text"].strip() == SEED_ARTICLE.read_text(encoding="utf-8").strip()
-    assert article["url"] == "" and article["truncated"] is False
+    assert article["url"] == "" and article["truncated"] is False and article["id"] == SEED_ARTICLE.name
     feed = get_json(f"{server}/api/articles/feed-3", login=LOGIN)
     assert feed["text"] == FEED[2]["text"] and feed["source"] == "Daily Tide"
     with pytest.raises(urllib.error.HTTPError) as missing:
