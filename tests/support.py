@@ -89,3 +89,28 @@ CITATION_FIELDS = frozenset(
     "verified support verified_by".split()
 )
 """The keys of one citation in the ``ask --json`` contract (README)."""
+
+
+def build_wheel(folder: Path) -> Path:
+    """The project's wheel, built into ``folder`` (no dependencies, no isolation: offline)."""
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(folder),
+            ".",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = folder.glob("newsdesk-*.whl")
+    return wheel

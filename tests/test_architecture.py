@@ -9,12 +9,11 @@ What two layers share lives below both.
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 from newsdesk.config import REPO_ROOT
+from tests.support import build_wheel
 
 PACKAGE = REPO_ROOT / "newsdesk"
 LAYERS = [
@@ -124,26 +123,7 @@ def test_the_checks_above_see_a_circle_and_an_upward_import(tmp_path: Path) -> N
 
 
 def test_the_wheel_installs_one_top_level_package_and_the_command(tmp_path: Path) -> None:
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            ".",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    [wheel] = tmp_path.glob("newsdesk-*.whl")
+    wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         info = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

