@@ -50,7 +50,12 @@ def render_answer(answer: Answer) -> str:
     for c in answer.citations:
         title = escape_untrusted(c.title or c.url or c.article_id)
         meta = " · ".join(escape_untrusted(part) for part in (c.source, c.published) if part)
-        link = f" — [link]({c.url})" if _SAFE_URL.match(c.url) else ""  # a file's path opens nothing
+        # A web link opens; anything else (a file's name, as visitors are shown it) is plain text.
+        link = (
+            f" — [link]({c.url})"
+            if _SAFE_URL.match(c.url)
+            else (f" — {escape_untrusted(c.url)}" if c.url else "")
+        )
         lines.append(f"**[{c.n}]** {title}" + (f" ({meta})" if meta else "") + link)
         if c.also_in:
             others = ", ".join(

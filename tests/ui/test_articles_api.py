@@ -97,7 +97,7 @@ def test_the_article_routes_want_the_login_and_document_their_schemas(server: st
     with pytest.raises(urllib.error.HTTPError) as refused:
         get_json(f"{server}/api/articles")
     assert refused.value.code == 401
-    schema = get_json(f"{server}/api/openapi.json")
+    schema = get_json(f"{server}/api/openapi.json", login=LOGIN)  # the API's description wants it too
     paths = schema["paths"]
     listed = paths["/api/articles"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     one = paths["/api/articles/{article_id}"]["get"]["responses"]["200"]["content"]["application/json"]
