@@ -40,9 +40,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from newsdesk.config import Settings
-from newsdesk.index.chunk import split_sentences
 from newsdesk.index.load import Article, load_paths
 from newsdesk.offline import go_offline
+from newsdesk.reading.sentences import sentence_spans
 from newsdesk.wiring import Newsdesk
 
 go_offline()  # an entry point: no model hub, no telemetry
@@ -72,7 +72,7 @@ def folder_bytes(folder: Path) -> int:
 def synthetic_articles(real: list[Article], seed: int = 0) -> Iterator[Article]:
     """Endless new articles made of sentences of ``real``, each unique."""
     rng = random.Random(seed)
-    sentences = [a.text[s.start : s.end] for a in real for s in split_sentences(a.text)]
+    sentences = [a.text[s:e] for a in real for s, e in sentence_spans(a.text)]
     sentences = [s for s in sentences if 20 <= len(s) <= 400]
     sources = sorted({a.source for a in real if a.source}) or ["Synthetic Times"]
     number = 0

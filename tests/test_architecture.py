@@ -1,6 +1,6 @@
 """The shape of the package: one top-level package, layers that only import downwards, no circles.
 
-Layers, lowest first: shared rules (config, errors, offline, text, dates, extras) < ``index`` (write
+Layers, lowest first: shared rules (config, errors, offline, text, reading, dates, extras) < ``index`` (write
 path) < ``rag`` (read path) < ``wiring`` (builds both from settings) < ``eval`` and ``ui`` < ``cli``
 (and ``python -m newsdesk``).
 What two layers share lives below both.
@@ -23,6 +23,7 @@ LAYERS = [
         "newsdesk.errors",
         "newsdesk.offline",
         "newsdesk.text",
+        "newsdesk.reading",
         "newsdesk.dates",
         "newsdesk.extras",
     ),

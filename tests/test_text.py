@@ -1,33 +1,12 @@
-"""The shared text rules: stems, normalisation, sentence boundaries with exact offsets."""
+"""The shared text rules: normalisation, and valid Unicode at every edge."""
 
-from newsdesk.text import (
-    STOPWORDS,
-    first_unicode_problem,
-    normalize,
-    printable,
-    sentence_spans,
-    stem,
-    stems,
-    unicode_problem,
-)
+from newsdesk.text import first_unicode_problem, fold, normalize, printable, unicode_problem
 
 
-def test_stems_and_normalize() -> None:
-    assert stem("Voted") == stem("votes")
-    assert stem("three") == stem("3")
-    assert "bankm-fried" in stems("Bankman-Fried") or "bankm" in stems("Bankman-Fried")
+def test_normalize_lowers_folds_accents_and_drops_or_spaces_punctuation() -> None:
     assert normalize("The U.S.  Junior") == "the us junior"
-
-
-def test_sentences_are_lines_then_blingfire_sentences_with_exact_offsets() -> None:
-    text = "Headline here\n\n  First sentence.  Second one!\nLast line"
-    pieces = [text[a:b] for a, b in sentence_spans(text)]
-    assert pieces == ["Headline here", "First sentence.", "Second one!", "Last line"]
-
-
-def test_one_stopword_list_of_function_words() -> None:
-    assert {"the", "of", "who", "may"} <= STOPWORDS
-    assert not {"bridge", "council", "million"} & STOPWORDS
+    assert normalize("Australia’s café", " ") == "australia s cafe"
+    assert fold("Zürich") == "Zurich"
 
 
 def test_text_that_is_not_valid_unicode_is_named_with_where_and_why() -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from newsdesk.eval.records import PredictionRecord
-from newsdesk.rag.llm.generate import sentences_with_markers
+from newsdesk.reading.markers import sentences_with_markers
 
 
 def verified_sentence_rate(records: Sequence[PredictionRecord]) -> float | None:

@@ -9,13 +9,13 @@ whole-word one for one release, so the change of definition is visible.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from newsdesk.eval.generated import generated_metrics
 from newsdesk.eval.records import PredictionRecord
 from newsdesk.rag.verify import is_verbatim
+from newsdesk.reading.markers import MARKER
 from newsdesk.text import normalize
 
 Metrics = dict[str, Any]
@@ -26,9 +26,6 @@ def normalize_answer(text: str) -> str:
     """An answer as the metrics compare it (``newsdesk.text.normalize``, punctuation made a space as the
     eval sets' README says, so "Google’s" holds "Google")."""
     return normalize(text, " ")
-
-
-MARKER = re.compile(r"\[\d+\]")
 
 
 def contains_answer(answer: str, accepted: Sequence[str]) -> bool:

@@ -1,26 +1,17 @@
 """Chunk step: sentence-aware chunks that keep their character offsets in the article.
 
-A chunk is a run of whole sentences (never a cut one), at most ``max_chars`` long unless one
-sentence alone is longer, sharing ``overlap`` sentences with its neighbour. ``article.text[start:end]``
-is always exactly the chunk's text, which is what lets a citation point at a verbatim span.
+A chunk is a run of whole sentences (``newsdesk.reading.sentences``; never a cut one), at most
+``max_chars`` long unless one sentence alone is longer, sharing ``overlap`` sentences with its
+neighbour. ``article.text[start:end]`` is always exactly the chunk's text, which is what lets a
+citation point at a verbatim span.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from newsdesk.index.load import Article
-
-_LINE = re.compile(r"[^\n]+")
-
-
-@dataclass(frozen=True)
-class Span:
-    """A half-open character range ``[start, end)`` of an article's text."""
-
-    start: int
-    end: int
+from newsdesk.reading.sentences import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -38,47 +29,21 @@ class Chunk:
     """Named entities of the article's headline (offsets in the title); None: not looked for."""
 
 
-def split_sentences(text: str) -> list[Span]:
-    """Sentence spans of ``text``: lines first (titles, paragraphs), then sentences within a line.
-
-    blingfire does the sentence boundaries (fast, offset-preserving); surrounding white space is
-    trimmed so every span starts and ends on a visible character.
-    """
-    import blingfire
-
-    spans: list[Span] = []
-    for line in _LINE.finditer(text):
-        line_text = line.group()
-        if not line_text.strip():
-            continue
-        _, offsets = blingfire.text_to_sentences_and_offsets(line_text)
-        if not offsets:
-            offsets = [(0, len(line_text))]
-        for start, end in offsets:
-            piece = line_text[start:end]
-            stripped = piece.strip()
-            if not stripped:
-                continue
-            left = start + (len(piece) - len(piece.lstrip()))
-            spans.append(Span(line.start() + left, line.start() + left + len(stripped)))
-    return spans
-
-
 def chunk_article(article: Article, max_chars: int = 700, overlap: int = 1) -> list[Chunk]:
     """Group an article's sentences into chunks of at most ``max_chars`` characters."""
-    sentences = split_sentences(article.text)
+    sentences = sentence_spans(article.text)
     chunks: list[Chunk] = []
     first = 0
     while first < len(sentences):
         last = first
-        while last + 1 < len(sentences) and sentences[last + 1].end - sentences[first].start <= max_chars:
+        while last + 1 < len(sentences) and sentences[last + 1][1] - sentences[first][0] <= max_chars:
             last += 1
-        start, end = sentences[first].start, sentences[last].end
+        start, end = sentences[first][0], sentences[last][1]
         chunks.append(Chunk(article.id, len(chunks), start, end, article.text[start:end]))
         if last + 1 >= len(sentences):
             break
         first = max(first + 1, last + 1 - overlap)
-        if sentences[last + 1].end - sentences[first].start > max_chars:
+        if sentences[last + 1][1] - sentences[first][0] > max_chars:
             first = last + 1  # the overlap would not fit beside the next sentence: no overlap here
     return chunks
 

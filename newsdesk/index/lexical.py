@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from newsdesk.index.filters import Filters, OutletCatalog
-from newsdesk.text import STOPWORDS
+from newsdesk.reading.words import STOPWORDS
 
 _SCHEMA = """
 PRAGMA journal_mode=WAL;

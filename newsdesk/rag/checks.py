@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from newsdesk.text import STOPWORDS
+from newsdesk.reading.words import STOPWORDS
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 

@@ -11,13 +11,7 @@ import dataclasses
 import re
 
 from newsdesk.rag.types import Answer, Citation
-
-MARKER = re.compile(r"\s?\[(\d+)\]")
-
-
-def markers_in(text: str) -> list[int]:
-    """Citation numbers in reading order, repeats included."""
-    return [int(m.group(1)) for m in MARKER.finditer(text)]
+from newsdesk.reading.markers import SPACED_MARKER, markers_in
 
 
 def reconcile(answer: Answer) -> Answer:
@@ -34,7 +28,7 @@ def reconcile(answer: Answer) -> Answer:
         old = int(match.group(1))
         return f" [{order[old]}]" if old in order else ""
 
-    text = MARKER.sub(renumber, answer.answer).strip()
+    text = SPACED_MARKER.sub(renumber, answer.answer).strip()
     citations = [dataclasses.replace(by_n[old], n=new) for old, new in order.items()]
     return dataclasses.replace(answer, answer=text, citations=citations)
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
 from newsdesk.rag.types import Answer, Citation
+from newsdesk.reading.markers import ESCAPED_MARKER
 from newsdesk.ui.guard import Busy, Guards, api_input_problem, client_of
 from newsdesk.wiring import Newsdesk
 
@@ -82,7 +83,7 @@ def inert(text: str) -> str:
 
 
 def _with_markers(text: str) -> str:
-    return re.sub(r"\\\[(\d+)\\\]", r"[\1]", inert(text))
+    return ESCAPED_MARKER.sub(r"[\1]", inert(text))
 
 
 def sources_list(citations: list[Citation]) -> str:

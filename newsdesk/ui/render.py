@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from newsdesk.rag.types import Answer
+from newsdesk.reading.markers import ESCAPED_MARKER, MARKER
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$=:^])")
 _SAFE_URL = re.compile(r"^https?://[^\s<>()\"'`\\]+$")
@@ -28,7 +29,7 @@ SOURCES = "**Sources**"
 
 def _with_markers(text: str) -> str:
     """Untrusted text made inert, with our own ``[n]`` markers restored, in bold."""
-    return re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", escape_untrusted(text))
+    return ESCAPED_MARKER.sub(r"**[\1]**", escape_untrusted(text))
 
 
 def render_partial(text: str) -> str:
@@ -102,7 +103,7 @@ def plain_messages(chat: Any) -> list[dict[str, str]]:
         if message["role"] == "assistant":
             text = text.split(f"\n\n{SOURCES}", 1)[0]
             paragraphs = [p for p in text.split("\n\n") if not p.startswith((SEARCHED_FOR, NOTE))]
-            text = re.sub(r"\*\*\[(\d+)\]\*\*", r"[\1]", "\n\n".join(paragraphs))
+            text = re.sub(rf"\*\*{MARKER.pattern}\*\*", r"[\1]", "\n\n".join(paragraphs))
             if text.endswith(" …"):
                 text = text[:-2]
         messages.append({"role": str(message["role"]), "content": unescape_untrusted(text)})

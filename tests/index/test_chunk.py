@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from newsdesk.index.chunk import chunk_article, embedding_text, split_sentences
+from newsdesk.index.chunk import chunk_article, embedding_text
 from newsdesk.index.load import Article, load_paths
+from newsdesk.reading.sentences import sentence_spans
 from tests.conftest import SEED_ARTICLE
 
 
 def seed() -> Article:
     return load_paths([SEED_ARTICLE]).articles[0]
-
-
-def test_sentences_are_exact_spans_without_surrounding_space() -> None:
-    text = "Title line\n  First sentence here.  Second one, with Mr. Smith!\n\nThird?"
-    spans = split_sentences(text)
-    pieces = [text[s.start : s.end] for s in spans]
-    assert pieces == ["Title line", "First sentence here.", "Second one, with Mr. Smith!", "Third?"]
 
 
 def test_every_chunk_is_the_article_text_at_its_offsets() -> None:
@@ -32,7 +26,7 @@ def test_every_chunk_is_the_article_text_at_its_offsets() -> None:
 
 def test_chunks_never_cut_a_sentence_and_neighbours_share_one_when_it_fits() -> None:
     article = seed()
-    boundaries = {(s.start, s.end) for s in split_sentences(article.text)}
+    boundaries = set(sentence_spans(article.text))
     starts = {s for s, _ in boundaries}
     ends = {e for _, e in boundaries}
     chunks = chunk_article(article, max_chars=400, overlap=1)
@@ -57,8 +51,8 @@ def test_whole_article_is_covered() -> None:
     covered = set()
     for chunk in chunks:
         covered.update(range(chunk.start, chunk.end))
-    for span in split_sentences(article.text):
-        assert set(range(span.start, span.end)) <= covered
+    for start, end in sentence_spans(article.text):
+        assert set(range(start, end)) <= covered
 
 
 def test_embedding_text_adds_the_headline_for_context() -> None:

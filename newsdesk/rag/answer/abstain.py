@@ -44,7 +44,7 @@ from newsdesk.rag.answer.candidates import Sentence
 from newsdesk.rag.answer.question import Question, missing_outlets, named_sources, negation_terms
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.yesno import _NEGATING_PREFIX, ANTONYMS
-from newsdesk.text import share, stem, stems, words
+from newsdesk.reading.words import share, stem, stems, words
 
 FEATURES = (
     "bias",

@@ -21,14 +21,15 @@ from langchain_core.documents import Document
 from newsdesk.dates import MONTH as _MONTH
 from newsdesk.index.entities import ENTITIES_KEY, TITLE_ENTITIES_KEY, Entity, decode
 from newsdesk.rag.answer.display import is_furniture, is_heading, shown_span
-from newsdesk.rag.answer.display import reading_sentences as sentence_spans
 from newsdesk.rag.answer.kinds import LABEL_KINDS
 from newsdesk.rag.answer.question import ABBREVIATIONS, Question, named_sources
-from newsdesk.text import READING_STOPWORDS as STOPWORDS
-from newsdesk.text import fold, normalize, stem, token_spans
+from newsdesk.reading.markers import MARKER as _MARKER_LIKE
+from newsdesk.reading.sentences import reading_sentences as sentence_spans
+from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
+from newsdesk.reading.words import stem, token_spans
+from newsdesk.text import fold, normalize
 
 MIN_SENTENCE_WORDS = 3
-_MARKER_LIKE = re.compile(r"\[\d+\]")
 
 
 @dataclass

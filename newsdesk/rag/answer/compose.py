@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from newsdesk.rag.answer.candidates import Sentence, Span
 from newsdesk.rag.types import Answer, AnswerSpan, Citation
-from newsdesk.text import stem, words
+from newsdesk.reading.words import stem, words
 
 
 @dataclass

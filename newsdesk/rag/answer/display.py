@@ -1,32 +1,11 @@
-"""What an answer shows of a sentence: never a Markdown heading mark or a dateline, and sentences
-split where the shared splitter missed a boundary; offsets always stay exact."""
+"""What an answer shows of a sentence: never a Markdown heading mark or a dateline, and never page
+furniture; offsets always stay exact."""
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from newsdesk.dates import MONTH as _MONTH
-from newsdesk.text import sentence_spans
-
-# "... the Purus Arch. Water on the ..." (a lower-case word, a full stop, a space, a capital) that
-# blingfire missed; abbreviations such as "U.S. Navy" or "Dr. Smith" do not match.
-_MISSED_BOUNDARY = re.compile(
-    r"(?<=[a-z0-9)\"”’][a-z0-9)\"”’])(?<!\bvs)(?<!\bca)(?<!\bcf)(?<!\bapprox)(?<!\bNo)[.!?]\s+(?=[A-Z][a-z])"
-)
-
-
-@lru_cache(maxsize=8192)
-def reading_sentences(text: str) -> tuple[tuple[int, int], ...]:
-    """``sentence_spans`` of ``text``, split further at boundaries blingfire missed."""
-    spans: list[tuple[int, int]] = []
-    for left, right in sentence_spans(text):
-        for m in _MISSED_BOUNDARY.finditer(text, left, right):
-            spans.append((left, m.start() + 1))
-            left = m.end()
-        spans.append((left, right))
-    return tuple(spans)
-
 
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[-*+]\s+|>\s+)")
 # "RIVERTON, March 4, 2024 —", "WASHINGTON (AP) -", "LONDON, Ohio, Dec. 3 (Reuters) --", "PARIS —"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from newsdesk.text import READING_STOPWORDS
+from newsdesk.reading.words import READING_STOPWORDS
 
 LABEL_KINDS = {
     "PERSON": "person",

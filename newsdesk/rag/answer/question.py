@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 from newsdesk.dates import MONTH_NAME, MONTHS
 from newsdesk.rag.answer.kinds import focus_kind
-from newsdesk.text import READING_STOPWORDS as STOPWORDS
-from newsdesk.text import stem, tokens, words
+from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
+from newsdesk.reading.words import stem, tokens, words
 
 FRAME_WORDS = frozenset(
     """

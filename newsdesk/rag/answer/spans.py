@@ -26,8 +26,8 @@ from functools import lru_cache
 from newsdesk.rag.answer.candidates import Sentence, Span, idf
 from newsdesk.rag.answer.kinds import ENTITY_KINDS, KIND_FIT, place_fit
 from newsdesk.rag.answer.question import NAME_TYPES, Question
-from newsdesk.text import READING_STOPWORDS as STOPWORDS
-from newsdesk.text import share, stem, stems, words
+from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
+from newsdesk.reading.words import share, stem, stems, words
 
 TYPE_FIT: dict[str, dict[str, float]] = {
     **KIND_FIT,

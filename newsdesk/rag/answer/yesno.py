@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from newsdesk.rag.answer.candidates import Passage, Sentence
 from newsdesk.rag.answer.question import Question, named_sources, negation_terms, question_days
 from newsdesk.rag.answer.spans import term_weights
-from newsdesk.text import READING_STOPWORDS as STOPWORDS
-from newsdesk.text import share, stem, words
+from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
+from newsdesk.reading.words import share, stem, words
 
 SUPPORT_THRESHOLD = 0.0
 """A claim is supported when its best sentence (with neighbours) holds at least this share of its

@@ -25,17 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from newsdesk.index.chunk import split_sentences
 from newsdesk.rag.llm.prompt import CONTROL_TOKEN
 from newsdesk.rag.llm.support import Passage, ShortAnswer, Span, Support, SupportChecker, claim_of
 from newsdesk.rag.types import AnswerSpan, Citation
+from newsdesk.reading.markers import LEFTOVER_BRACKETS, MODEL_MARKERS, marker_numbers, markers_before_stops
+from newsdesk.reading.sentences import sentence_spans
 
 Mode = Literal["strict", "mark"]
 
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
 _LABEL = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*", re.I)
-_MARKER_GROUP = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,;]\s*\d+)*)\s*[\]】]")
-_LOOSE_BRACKETS = re.compile(r"[\[【]\s*[\d,;\s]*[\]】]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -80,17 +79,16 @@ def split_claims(text: str, n_passages: int) -> list[Sentence]:
     """
     text = clean_reply(text)
     # Put every marker group before the punctuation it follows, so it stays with its sentence.
-    text = re.sub(r"([.!?])((?:\s*[\[【]\s*\d+(?:\s*[,;]\s*\d+)*\s*[\]】])+)", r"\2\1", text)
+    text = markers_before_stops(text)
     sentences: list[Sentence] = []
-    for span in split_sentences(text):
-        piece = text[span.start : span.end]
+    for start, end in sentence_spans(text):
+        piece = text[start:end]
         cited: list[int] = []
-        for group in _MARKER_GROUP.finditer(piece):
-            for number in re.findall(r"\d+", group.group(1)):
-                n = int(number)
+        for group in MODEL_MARKERS.finditer(piece):
+            for n in marker_numbers(group.group(1)):
                 if 1 <= n <= n_passages and n not in cited:
                     cited.append(n)
-        bare = _LOOSE_BRACKETS.sub("", _MARKER_GROUP.sub("", piece))
+        bare = LEFTOVER_BRACKETS.sub("", MODEL_MARKERS.sub("", piece))
         bare = _SPACE.sub(" ", bare).strip()
         bare = re.sub(r"\s+([.!?,;:])", r"\1", bare)
         if len(re.findall(r"[A-Za-z0-9]", bare)) < 2:

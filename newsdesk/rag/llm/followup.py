@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from newsdesk.rag.llm.backends import token_limit
 from newsdesk.rag.llm.prompt import rewrite_messages
 from newsdesk.rag.llm.words import content_terms
+from newsdesk.reading.markers import strip_markers
 
 HistoryItem = Mapping[str, Any] | BaseMessage | tuple[str, str]
 """A chat turn: ``{"role": "user"|"assistant", "content": ...}`` (Gradio's messages format), a LangChain
@@ -30,7 +31,6 @@ message, or a (question, answer) pair."""
 
 REWRITE_MAX_TOKENS = 64
 """A rewritten question needs no more."""
-_MARKER = re.compile(r"\s*\[\d+\]")
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
 _THING_PRONOUN = re.compile(r"\b(they|them|their|theirs|it|its)\b", re.I)
 _IT = frozenset({"it", "its"})
@@ -120,10 +120,6 @@ class Rewrite:
     @property
     def changed(self) -> bool:
         return self.standalone != self.asked
-
-
-def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text).strip()
 
 
 def turns_of(history: Sequence[HistoryItem], limit: int = 3) -> list[tuple[str, str]]:

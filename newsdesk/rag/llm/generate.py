@@ -43,6 +43,7 @@ from newsdesk.rag.llm.stream import MarkerFilter
 from newsdesk.rag.llm.support import ShortAnswer, SupportChecker, passages_of
 from newsdesk.rag.llm.words import is_yes_no
 from newsdesk.rag.types import Answer, Citation
+from newsdesk.reading.markers import sentences_with_markers
 from newsdesk.text import normalize
 
 log = logging.getLogger("newsdesk.llm")
@@ -296,18 +297,6 @@ def agrees_with(found: ShortAnswer, extractive: Answer) -> bool:
         return False
     mine, theirs = normalize(found.text), normalize(extractive.short_answer or lead[0][0])
     return bool(mine) and (f" {mine} " in f" {theirs} " or f" {theirs} " in f" {mine} ")
-
-
-_SENTENCE_WITH_MARKERS = re.compile(r"(.*?)((?:\s*\[\d+\])+)")
-
-
-def sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
-    """The sentences of a cited answer, each with the numbers of the markers that close it."""
-    return [
-        (m.group(1).strip(), [int(n) for n in re.findall(r"\d+", m.group(2))])
-        for m in _SENTENCE_WITH_MARKERS.finditer(text)
-        if m.group(1).strip()
-    ]
 
 
 _WHAT_NOUN = re.compile(

@@ -16,6 +16,8 @@ from typing import Literal
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from newsdesk.reading.sentences import sentence_spans
+
 REFUSAL = "NOT IN ARTICLES"
 REMOVED = "[instruction-like text removed]"
 
@@ -28,7 +30,6 @@ INJECTION = re.compile(
     r"as\s+an\s+ai\b|(?:reply|respond|answer|say|output|print)\s+(?:only\s+)?(?:with\s+)?[\"'“]?[A-Z]{4,}\b)",
     re.I,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _REFUSALS = re.compile(
     r"not in (?:the )?articles|(?:passages?|articles?|text|context)\s+(?:do|does)\s+not\s+"
     r"(?:contain|mention|say|answer|provide|include)|\bno information\b|"
@@ -60,9 +61,19 @@ REWRITE_RULES = (
 
 
 def defuse(text: str) -> str:
-    """Article text made safe to put in a prompt: control tokens, fence tags and injected orders removed."""
+    """Article text made safe to put in a prompt: control tokens, fence tags and injected orders removed.
+
+    An instruction-like sentence is replaced whole, cut at the same boundaries as the sentences the
+    citation processor never quotes (``newsdesk.reading.sentences``).
+    """
     text = CONTROL_TOKEN.sub(" ", text)
-    return _SENTENCE.sub(lambda m: REMOVED if INJECTION.search(m.group()) else m.group(), text)
+    kept: list[str] = []
+    last = 0
+    for start, end in sentence_spans(text):
+        if INJECTION.search(text[start:end]):
+            kept += [text[last:start], REMOVED]
+            last = end
+    return "".join(kept) + text[last:]
 
 
 def _attribute(value: object) -> str:

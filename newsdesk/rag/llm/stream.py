@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 
 from newsdesk.rag.llm.prompt import CONTROL_TOKEN
+from newsdesk.reading.markers import MODEL_MARKERS, OPEN_MODEL_MARKERS, last_marker, marker_numbers
 
-_PARTIAL = re.compile(r"[\[【]\s*(?:\d+\s*(?:[,;]\s*)?)*$")
-_COMPLETE = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,;]\s*\d+)*)\s*[\]】]")
 _MAX_HELD = 24
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
@@ -97,14 +96,14 @@ class MarkerFilter:
                 out.append("<")
                 self._pending = rest[1:]
                 continue
-            marker = _COMPLETE.match(rest)
+            marker = MODEL_MARKERS.match(rest)
             if marker:
                 shown = self._markers(marker.group(1), "".join(out))
                 out.append(shown)
                 self._pending = rest[marker.end() :]
                 self._eat_space = not shown and (self.shown + "".join(out))[-1:].isspace()
                 continue
-            if _PARTIAL.match(rest) and len(rest) <= _MAX_HELD:
+            if OPEN_MODEL_MARKERS.match(rest) and len(rest) <= _MAX_HELD:
                 self._pending = "" if final else rest  # wait for more (or drop at the end)
                 break
             out.append(rest[0])  # a bracket that is not a marker: "[sic]"
@@ -118,8 +117,7 @@ class MarkerFilter:
     def _markers(self, numbers: str, before: str) -> str:
         """The shown form of one marker group: valid numbers only, renumbered, no repeat of the last."""
         shown = []
-        for raw in re.findall(r"\d+", numbers):
-            n = int(raw)
+        for n in marker_numbers(numbers):
             if not 1 <= n <= self.n_passages:
                 continue
             if self.renumber:
@@ -137,9 +135,7 @@ class MarkerFilter:
 
     def _previous_marker(self, before: str) -> int | None:
         """The marker shown right before this point (only white space between), if any."""
-        tail = (self.shown + before).rstrip()
-        match = re.search(r"\[(\d+)\]$", tail)
-        return int(match.group(1)) if match else None
+        return last_marker(self.shown + before)
 
 
 _TAG_START = re.compile(r"<\s*/?\s*([a-z]*)", re.I)

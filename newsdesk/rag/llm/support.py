@@ -27,9 +27,11 @@ from functools import cached_property
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from newsdesk.index.chunk import split_sentences
 from newsdesk.rag.llm.prompt import INJECTION
-from newsdesk.rag.llm.words import TOKEN, content_terms, entity_spans, read, stem, stems_of
+from newsdesk.rag.llm.words import content_terms, entity_spans, read
+from newsdesk.reading.sentences import sentence_spans
+from newsdesk.reading.words import TOKEN, stem
+from newsdesk.reading.words import stems as stems_of
 
 _NUMBER = re.compile(r"\d")
 _STOP = frozenset(
@@ -165,7 +167,7 @@ def passages_of(documents: Sequence[Document]) -> list[Passage]:
     """The documents as numbered passages, with sentence spans and instruction-like sentences marked."""
     passages = []
     for n, doc in enumerate(documents, start=1):
-        sentences = [(s.start, s.end) for s in split_sentences(doc.page_content)]
+        sentences = list(sentence_spans(doc.page_content))
         blocked = {i for i, (s, e) in enumerate(sentences) if INJECTION.search(doc.page_content[s:e])}
         passages.append(Passage(n, doc, sentences, blocked))
     return passages

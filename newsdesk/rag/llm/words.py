@@ -1,32 +1,20 @@
-"""How the generated path's checks read words, on the same rules as the extractive answerer.
+"""How the generated path's checks read a question and its entities, as the extractive answerer does.
 
 The support checks (``support``) and the follow-up rewriter (``followup``) compare a model's words
-with a passage's words: tokens and stems come from ``newsdesk.text``, and what a question asks for
-(its names, the kinds of entity that answer it, yes/no) from the answer step's question reading, so
-both paths read a question alike. The generated path calls the answerer itself only through
-``answer(question, documents)``.
+with a passage's words: tokens, stems and stopwords come from ``newsdesk.reading.words``, and what a
+question asks for (its names, the kinds of entity that answer it, yes/no) from the answer step's
+question reading, so both paths read a question alike. The generated path calls the answerer itself
+only through ``answer(question, documents)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from newsdesk.rag.answer.candidates import name_spans, typed_spans
 from newsdesk.rag.answer.question import analyse, content_terms, is_yes_no
-from newsdesk.text import TOKEN, stem, stems, words
 
-__all__ = [
-    "TOKEN",
-    "Reading",
-    "content_terms",
-    "entity_spans",
-    "is_yes_no",
-    "read",
-    "stem",
-    "stems_of",
-    "words_of",
-]
+__all__ = ["Reading", "content_terms", "entity_spans", "is_yes_no", "read"]
 
 # The answer step's span kinds that count as each kind of entity the checks ask for.
 _SPAN_KINDS: dict[str, frozenset[str]] = {
@@ -57,16 +45,6 @@ _ANSWER_KINDS: dict[str, tuple[str, ...]] = {
     "percent": ("percent", "number"),
     "duration": ("duration", "number", "date"),
 }
-
-
-def words_of(text: str) -> Iterable[str]:
-    """Tokens of ``text``, and the parts of hyphenated ones ("pre-1875" gives "pre", "1875")."""
-    return words(text)
-
-
-def stems_of(text: str) -> set[str]:
-    """The stems of every word of ``text``."""
-    return stems(text)
 
 
 def entity_spans(kind: str, text: str) -> list[tuple[int, int]]:

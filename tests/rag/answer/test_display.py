@@ -1,6 +1,6 @@
-"""What an answer shows: no heading marks, no datelines, exact offsets, sentences split finely."""
+"""What an answer shows: no heading marks, no datelines, exact offsets."""
 
-from newsdesk.rag.answer.display import reading_sentences, shown_span
+from newsdesk.rag.answer.display import shown_span
 
 
 def _shown(text: str) -> str:
@@ -24,11 +24,3 @@ def test_shown_span_offsets_stay_exact() -> None:
     text = "intro\nRIVERTON, March 4, 2024 — The council voted."
     start, end = shown_span(text, 6, len(text))
     assert text[start:end] == "The council voted."
-
-
-def test_sentences_split_lines_and_missed_boundaries() -> None:
-    text = "# Title line\nFirst sentence here. Second one follows.\n\nThe Purus Arch. Water flows east."
-    pieces = [text[a:b] for a, b in reading_sentences(text)]
-    assert pieces[0] == "# Title line"
-    assert "First sentence here." in pieces and "Second one follows." in pieces
-    assert "The Purus Arch." in pieces

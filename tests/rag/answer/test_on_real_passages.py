@@ -15,7 +15,8 @@ from newsdesk.index.embed import Embedder
 from newsdesk.index.load import Article
 from newsdesk.rag.answer import ABSTAIN_MESSAGE, ExtractiveAnswerer
 from newsdesk.rag.types import Answer
-from newsdesk.rag.verify import MARKER, quote_matches, reconcile
+from newsdesk.rag.verify import quote_matches, reconcile
+from newsdesk.reading.markers import MARKER
 from tests.conftest import SEED_ARTICLE
 
 BRIDGE = Article(
