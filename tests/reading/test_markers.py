@@ -41,7 +41,8 @@ def test_each_sentence_of_an_answer_comes_with_the_markers_that_close_it() -> No
 
 
 def test_models_write_markers_in_several_forms() -> None:
-    for written, numbers in [("[1]", [1]), ("[1, 3]", [1, 3]), ("[1;3]", [1, 3]), ("【2】", [2]), ("[ 4 ]", [4])]:
+    forms = [("[1]", [1]), ("[1, 3]", [1, 3]), ("[1;3]", [1, 3]), ("【2】", [2]), ("[ 4 ]", [4])]
+    for written, numbers in forms:
         match = MODEL_MARKERS.fullmatch(" " + written)
         assert match and marker_numbers(match.group(1)) == numbers, written
     assert not MODEL_MARKERS.match("[sic]") and not MODEL_MARKERS.match("[]")

@@ -30,72 +30,10 @@ from langchain_core.embeddings import Embeddings
 from newsdesk.rag.llm.prompt import INJECTION
 from newsdesk.rag.llm.words import content_terms, entity_spans, read
 from newsdesk.reading.sentences import sentence_spans
-from newsdesk.reading.words import TOKEN, stem
+from newsdesk.reading.words import PHRASE_EDGE_STOPWORDS, TOKEN, stem
 from newsdesk.reading.words import stems as stems_of
 
 _NUMBER = re.compile(r"\d")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "and",
-        "or",
-        "but",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "will",
-        "would",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "their",
-        "his",
-        "her",
-        "they",
-        "he",
-        "she",
-        "which",
-        "who",
-        "whom",
-        "what",
-        "when",
-        "where",
-        "how",
-        "than",
-        "then",
-        "there",
-        "here",
-        "also",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "not",
-        "no",
-        "yes",
-    ]
-)
-
 COVERAGE_ALONE = 0.75
 """A claim whose words the span covers this well is supported without the embedding signal."""
 COVERAGE_WITH_MEANING = 0.5
@@ -333,7 +271,8 @@ class SupportChecker:
         words = [m.group() for m in TOKEN.finditer(reply)]
         stems = [stem(w) for w in words]
         novel = [
-            w.lower() not in _STOP and s not in self.question_stems for w, s in zip(words, stems, strict=True)
+            w.lower() not in PHRASE_EDGE_STOPWORDS and s not in self.question_stems
+            for w, s in zip(words, stems, strict=True)
         ]
         if not any(novel):
             return None
@@ -381,10 +320,14 @@ class SupportChecker:
         """The answer phrase within a matched run: edges trimmed, whole names, the asked kind."""
         text = passage.text
         keep = [t for t in run]
-        while keep and (text[keep[0][0] : keep[0][1]].lower() in _STOP or keep[0][2] in self.question_stems):
+        while keep and (
+            text[keep[0][0] : keep[0][1]].lower() in PHRASE_EDGE_STOPWORDS
+            or keep[0][2] in self.question_stems
+        ):
             keep.pop(0)
         while keep and (
-            text[keep[-1][0] : keep[-1][1]].lower() in _STOP or keep[-1][2] in self.question_stems
+            text[keep[-1][0] : keep[-1][1]].lower() in PHRASE_EDGE_STOPWORDS
+            or keep[-1][2] in self.question_stems
         ):
             keep.pop()
         if len(keep) > MAX_PHRASE_TOKENS:
@@ -474,7 +417,7 @@ def _widen_name(text: str, start: int, end: int) -> tuple[int, int]:
         before = re.search(r"([A-Z][A-Za-z0-9'’.-]*)\s$", text[max(0, start - 40) : start])
         if (
             not before
-            or before.group(1).lower() in _STOP
+            or before.group(1).lower() in PHRASE_EDGE_STOPWORDS
             or before.group(1).lower().rstrip(".") in _TITLES
             or _sentence_start(text, start - len(before.group(0)))
         ):
