@@ -8,24 +8,18 @@ for several outlets (near-duplicates, ``also_in``) counts for each of them. The 
 are the reference: ``OutletCatalog.filters`` resolves what the user typed into the spellings stored
 as ``source`` and the ids of the kept articles whose ``also_in`` names the outlet, and a passage
 passes when its ``source`` is one of the former or its ``article_id`` one of the latter. The same
-catalog finds the outlets a question names ("according to techcrunch"): one outlet matcher.
+catalog finds the outlets a question names ("according to techcrunch"), with the one outlet matcher
+(``newsdesk.reading.outlets``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-def outlet_key(name: str) -> str:
-    """How outlet names compare: case and spacing ignored, a leading 'The' optional."""
-    words = name.casefold().split()
-    if len(words) > 1 and words[0] == "the":
-        words = words[1:]
-    return " ".join(words)
+from newsdesk.reading.outlets import OutletMatcher, outlet_key
 
 
 class UnknownOutlet(ValueError):
@@ -125,7 +119,7 @@ class OutletCatalog:
     spellings: dict[str, set[str]] = field(default_factory=dict)
     carriers: dict[str, set[str]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
-    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _matcher: OutletMatcher | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, rows: Iterable[tuple[str, str, str | None]]) -> OutletCatalog:
@@ -144,7 +138,7 @@ class OutletCatalog:
         key = outlet_key(name)
         if key:
             self.names[key] = min(self.names.get(key, name), name)  # a stable display name
-            self._pattern = None
+            self._matcher = None
 
     def known(self) -> list[str]:
         """Every outlet's name, sorted."""
@@ -170,24 +164,12 @@ class OutletCatalog:
             raise UnknownOutlet(unknown, self.known())
 
     def named_in(self, question: str) -> tuple[str, ...]:
-        """The outlets a question names, sorted: any case; 'The' optional for names of 8 characters or
-        more ('the Verge', 'Verge'), but not for short ones ('The Age' is not 'age'); a name beginning
-        with 'The' must have a capital somewhere ('the age of 16' is not The Age)."""
-        if self._pattern is None:
-            variants: dict[str, str] = {}
-            for key, name in self.names.items():
-                for spelling in {name, *self.spellings.get(key, ())}:
-                    variants[spelling.casefold()] = key
-                    if spelling.casefold().startswith("the ") and len(spelling) >= 8:
-                        variants[spelling[4:].casefold()] = key
-            alternatives = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
-            self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)" if variants else r"(?!)", re.I)
-        found = {
-            outlet_key(m.group(0))
-            for m in self._pattern.finditer(question)
-            if not (m.group(0).islower() and m.group(0).startswith("the "))
-        }
-        keys = {key for key in self.names if key in found}
+        """The outlets a question names, sorted (``newsdesk.reading.outlets.OutletMatcher``: any case,
+        'The' optional for long names, 'the age of 16' is not The Age)."""
+        if self._matcher is None:
+            spellings = {s for key, name in self.names.items() for s in {name, *self.spellings.get(key, ())}}
+            self._matcher = OutletMatcher(sorted(spellings))
+        keys = self._matcher.named_keys(question) & set(self.names)
         return tuple(sorted((self.names[key] for key in keys), key=str.casefold))
 
 

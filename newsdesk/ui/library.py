@@ -16,6 +16,7 @@ from typing import Any
 from newsdesk.dates import parse_day, parse_until, published_day
 from newsdesk.index.store import ChunkStore
 from newsdesk.rag.types import also_in_of
+from newsdesk.reading.outlets import outlet_key
 from newsdesk.ui.public import public_link
 
 MAX_SHOWN_CHARS = 200_000
@@ -143,8 +144,8 @@ class ArticleFilter:
         haystack = f"{article.title} {' '.join(article.outlets())}".casefold()
         if not all(word in haystack for word in words):
             return False
-        wanted = {s.casefold().removeprefix("the ").strip() for s in self.sources if s.strip()}
-        if wanted and not wanted & {o.casefold().removeprefix("the ").strip() for o in article.outlets()}:
+        wanted = {outlet_key(s) for s in self.sources if s.strip()}
+        if wanted and not wanted & {outlet_key(o) for o in article.outlets()}:
             return False
         if self.since or self.until:
             first, last = self._days()

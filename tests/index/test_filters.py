@@ -16,8 +16,9 @@ import chromadb
 import numpy as np
 import pytest
 
-from newsdesk.index.filters import Filters, OutletCatalog, UnknownOutlet, outlet_key
+from newsdesk.index.filters import Filters, OutletCatalog, UnknownOutlet
 from newsdesk.index.lexical import LexicalIndex
+from newsdesk.reading.outlets import outlet_key
 from newsdesk.wiring import Newsdesk
 
 

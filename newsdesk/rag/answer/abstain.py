@@ -41,9 +41,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from newsdesk.rag.answer.candidates import Sentence
-from newsdesk.rag.answer.question import Question, missing_outlets, named_sources, negation_terms
+from newsdesk.rag.answer.question import Question, missing_outlets, negation_terms
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.yesno import _NEGATING_PREFIX, ANTONYMS
+from newsdesk.reading.outlets import named_sources
 from newsdesk.reading.words import share, stem, stems, words
 
 FEATURES = (

@@ -22,8 +22,9 @@ from newsdesk.dates import MONTH as _MONTH
 from newsdesk.index.entities import ENTITIES_KEY, TITLE_ENTITIES_KEY, Entity, decode
 from newsdesk.rag.answer.display import is_furniture, is_heading, shown_span
 from newsdesk.rag.answer.kinds import LABEL_KINDS
-from newsdesk.rag.answer.question import ABBREVIATIONS, Question, named_sources
+from newsdesk.rag.answer.question import ABBREVIATIONS, Question
 from newsdesk.reading.markers import MARKER as _MARKER_LIKE
+from newsdesk.reading.outlets import named_sources
 from newsdesk.reading.sentences import reading_sentences as sentence_spans
 from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
 from newsdesk.reading.words import stem, token_spans

@@ -26,8 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from newsdesk.rag.answer.candidates import Passage, Sentence
-from newsdesk.rag.answer.question import Question, named_sources, negation_terms, question_days
+from newsdesk.rag.answer.question import Question, negation_terms
 from newsdesk.rag.answer.spans import term_weights
+from newsdesk.reading.outlets import source_mentions
+from newsdesk.reading.question_dates import named_days
 from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
 from newsdesk.reading.words import share, stem, words
 
@@ -75,16 +77,7 @@ class Verdict:
 
 def split_claims(q: Question, passages: Sequence[Passage]) -> list[Claim]:
     """One claim per mention of an outlet the question names (the text up to the next mention)."""
-    named = named_sources(q.text, [p.source for p in passages])
-    marks: list[tuple[int, str]] = []
-    for source in named:
-        names = {source, source.split("|")[0].strip(), source.split(":")[0].strip()}
-        pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True) if len(n) >= 3)
-        taken = [(a, b) for a, b in _spans(marks, q.text)]
-        for m in re.finditer(rf"(?<!\w)(?:{pattern})(?!\w)", q.text, re.I):
-            if not any(a <= m.start() < b for a, b in taken):
-                marks.append((m.start(), source))
-    marks.sort()
+    marks = source_mentions(q.text, [p.source for p in passages])
     if not marks:
         return [Claim(q.text, None, {})]
     # The text before the first mention ("Does the", "Between the report from") belongs to the first claim.
@@ -94,10 +87,6 @@ def split_claims(q: Question, passages: Sequence[Passage]) -> list[Claim]:
         end = marks[i + 1][0] if i + 1 < len(marks) else len(q.text)
         claims.append(Claim(q.text[begin:end], source, {}))
     return claims
-
-
-def _spans(marks: Sequence[tuple[int, str]], text: str) -> list[tuple[int, int]]:
-    return [(start, start + len(source)) for start, source in marks]
 
 
 def _outlet_stems(passages: Sequence[Passage]) -> set[str]:
@@ -223,7 +212,7 @@ def check_claims(q: Question, passages: Sequence[Passage], sentences: Sequence[S
             if t in claim_stems and t not in outlets and t not in RELATION_WORDS
         }
         own = [s for s in sentences if claim.source is None or s.passage.source == claim.source]
-        days = question_days(claim.text)
+        days = [day.iso for day in named_days(claim.text)]
         if claim.source is not None and days:
             dated = [s for s in own if any(s.passage.published.endswith(d[-5:]) for d in days)]
             own = dated or own

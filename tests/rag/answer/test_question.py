@@ -1,6 +1,7 @@
 import pytest
 
-from newsdesk.rag.answer.question import analyse, choice_options, is_yes_no, missing_outlets, named_sources
+from newsdesk.rag.answer.question import analyse, choice_options, is_yes_no, missing_outlets
+from newsdesk.reading.outlets import named_sources
 
 
 @pytest.mark.parametrize(
