@@ -11,13 +11,22 @@ import re
 from datetime import date, datetime
 
 ACCEPTED_FILTERS = "YYYY-MM-DD, YYYY-MM or YYYY"
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-MONTHS["sept"] = 9
-_MONTH_WORDS = (
-    r"January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
-)
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+"""English month names, written out (``calendar``'s follow the machine's locale)."""
+_ABBREVIATED = ("Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec")
+"""Month abbreviations as news writes them ("May" is its own)."""
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+CALENDAR_WORDS = frozenset(name.lower() for name in MONTH_NAMES + WEEKDAYS)
+"""Month and weekday names in lower case: capitalised, yet never a name."""
+MONTHS = {name.lower(): i for i, name in enumerate(MONTH_NAMES, 1)}
+MONTHS |= {a.lower(): next(i for i, n in enumerate(MONTH_NAMES, 1) if n.startswith(a)) for a in _ABBREVIATED}
+"""A month's name or abbreviation, in lower case -> its number."""
+_MONTH_WORDS = "|".join(MONTH_NAMES + _ABBREVIATED)
+WEEKDAY = rf"(?:{'|'.join(WEEKDAYS)})"
+"""A weekday's name, to build patterns from."""
 MONTH_NAME = rf"({_MONTH_WORDS})\.?"
 """A month's name or abbreviation in a regex group (match case-insensitively); ``MONTHS`` maps it."""
 MONTH = rf"(?:{_MONTH_WORDS})\.?"
@@ -47,7 +56,7 @@ def _checked(year: int, month: int, day: int) -> date:
         raise ValueError(f"there is no month {month}")
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
-        raise ValueError(f"{calendar.month_name[month]} {year} has {last} days")
+        raise ValueError(f"{MONTH_NAMES[month - 1]} {year} has {last} days")
     return date(year, month, day)
 
 

@@ -35,11 +35,11 @@ The logistic weights and the threshold live in ``data/reader.json`` (``abstain``
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import re
 from collections.abc import Iterable, Sequence
 
+from newsdesk.dates import MONTH_NAMES
 from newsdesk.rag.answer.candidates import Sentence
 from newsdesk.rag.answer.question import Question, missing_outlets, negation_terms
 from newsdesk.rag.answer.reading import Reading
@@ -76,7 +76,8 @@ def _metadata_stems(reading: Reading) -> set[str]:
         m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", p.published)
         if m:
             year, month, day = m.groups()
-            text += f" {p.published} {year} {int(day)} {int(day)}th {calendar.month_name[int(month)]}"
+            name = MONTH_NAMES[int(month) - 1] if 1 <= int(month) <= 12 else ""
+            text += f" {p.published} {year} {int(day)} {int(day)}th {name}"
         out |= stems(text)
     return out
 

@@ -19,10 +19,16 @@ from dataclasses import field as default
 from langchain_core.documents import Document
 
 from newsdesk.dates import MONTH as _MONTH
+from newsdesk.dates import WEEKDAY
 from newsdesk.index.entities import ENTITIES_KEY, TITLE_ENTITIES_KEY, Entity, decode
 from newsdesk.rag.answer.display import is_furniture, is_heading, shown_span
 from newsdesk.rag.answer.kinds import LABEL_KINDS
 from newsdesk.rag.answer.question import ABBREVIATIONS, Question
+from newsdesk.reading.lexicon import NOT_NAME_WORDS as _NOT_NAME
+from newsdesk.reading.lexicon import OFFICE_INSIDE_NAME as _INNER_TITLE
+from newsdesk.reading.lexicon import ORGANISATION_WORDS as _ORG_WORDS
+from newsdesk.reading.lexicon import PERSON_CUE as _PERSON_CUE
+from newsdesk.reading.lexicon import TITLE_BEFORE_NAME as _TITLE_WORDS
 from newsdesk.reading.markers import MARKER as _MARKER_LIKE
 from newsdesk.reading.outlets import named_sources
 from newsdesk.reading.sentences import reading_sentences as sentence_spans
@@ -261,7 +267,7 @@ _NUMBER_WORD = (
 _NUM = rf"(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*)"
 _SHAPE_OF = {
     "date": re.compile(
-        rf"\b(?:\d{{3,4}}s?|{_MONTH}|(?:mon|tues|wednes|thurs|fri|satur|sun)day|spring|summer|autumn|"
+        rf"\b(?:\d{{3,4}}s?|{_MONTH}|{WEEKDAY}|spring|summer|autumn|"
         r"fall|winter|centur(?:y|ies)|decades?|ago|yesterday|today|tomorrow|eras?|noon|midnight|morning|"
         r"afternoon|evening|night)\b|\d(?:st|nd|rd|th)\b|\d\s?[ap]\.?m\b|\d:\d\d",
         re.I,
@@ -308,7 +314,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "vague_date",
         re.compile(
-            rf"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:\s+(?:night|morning|afternoon|evening))?\b|"
+            rf"\b{WEEKDAY}(?:\s+(?:night|morning|afternoon|evening))?\b|"
             rf"\b(?:yesterday|today|tomorrow|tonight)\b|\b(?:next|last|this)\s+(?:week|month|year|spring|summer|"
             rf"fall|autumn|winter|season)\b|\b{_MONTH}(?=[\s,.]|$)",
         ),
@@ -331,27 +337,6 @@ _CONNECT = r"(?:\s+(?:of|de|da|del|der|van|von|la|le|du|al|bin|y|for|&)\s+|\s*&\
 _NAME = re.compile(
     rf"{_NAME_TOKEN}(?:{_CONNECT}{_NAME_TOKEN})*(?:\s+(?:\d+[A-Za-z]*(?![\w-])|I{{1,3}}|IV|V|Jr\.?|Sr\.?))?"
 )
-_NOT_NAME = frozenset(
-    """
-    january february march april may june july august september october november december monday
-    tuesday wednesday thursday friday saturday sunday another however although during many most
-    some such these this those its after before while when where there here today yesterday
-    despite meanwhile according but and the a an in on at of for with as it he she they we i you
-    his her their our my your if yes no also still yet so then now though even just only last next
-    first second new more mr mrs ms dr sen rep gov prof st mt
-    """.split()
-)
-_PERSON_CUE = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Dr|Sir|Dame|Sen|Rep|Gov|Prof|President|Prime\s+Minister|Minister|Secretary|CEO|"
-    r"chief\s+executive|Chief\s+Executive|founder|co-founder|chairman|chairwoman|coach|manager|director|"
-    r"spokesperson|spokesman|spokeswoman|star|actor|actress|singer|rapper|player|quarterback|striker|"
-    r"midfielder|defender|goalkeeper|forward|guard|pitcher|captain|judge|senator|governor|mayor|"
-    r"lawyer|attorney|analyst|economist|professor|author|writer|journalist|reporter|editor|officer|"
-    r"executive|head|leader|boss|winner|champion|prodigy|investor|entrepreneur|billionaire|engineer|"
-    r"commissioner|superintendent|chief|chair|councillor|councilor|member|members|treasurer|clerk|"
-    r"inspector|sheriff|detective|doctor|nurse|teacher|principal|student|researcher|scientist|"
-    r"grandmaster|master|trainer|driver|pilot|artist|designer|founder|owner|partner)\.?\s+)$"
-)
 _PERSON_AFTER = re.compile(
     r"^(?:,?\s+(?:said|says|told|added|wrote|who|explained|noted|argued|admitted|"
     r"testified|claimed|insisted|announced|won|defeated|beat|\(\d+\)|,\s+\d+,))"
@@ -360,16 +345,6 @@ _PERSON_SAYS = re.compile(
     r"^,?\s+(?:said|says|told|added|explained|wrote|argued|noted)\b|^,\s+(?:an?\s+)?\d+-year-old\b|"
     r"^,\s+\d{1,3},|^,\s+(?:an?|the)\s+[a-z]+"
     r"(?:\s+[a-z]+)?\s+(?:master|player|coach|executive|director|founder|officer|member|leader)\b"
-)
-_ORG_WORDS = frozenset(
-    """
-    inc corp corporation co ltd llc plc group company companies energy bank university council association
-    fc club party agency department ministry commission foundation institute airlines airways motors
-    technologies technology labs media news times post journal research capital partners holdings
-    securities ventures studios games entertainment records music network networks systems solutions
-    sportsbook exchange court committee federation league union office board authority government
-    service services school college hospital army navy police administration bureau fund trust
-    """.split()
 )
 _EVENT_WORDS = frozenset(
     """
@@ -383,20 +358,6 @@ _MODEL_NAME = re.compile(r"(?=[^\d]*[A-Za-z])(?=.*\d)(?!(?:1[5-9]|20)\d\ds?$)[A-
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|throughout)\s+(?:the\s+)?$")
 _PLACE_WORDS = frozenset(
     "city county state province river lake mountain island street avenue park bay valley district".split()
-)
-
-
-_TITLE_WORDS = re.compile(
-    r"(?:(?:Mr|Mrs|Ms|Dr|Sir|Dame|Sen|Rep|Gov|Prof|Judge|President|Vice\s+President|Prime\s+Minister|Minister|"
-    r"Secretary|CEO|CFO|COO|CTO|Chief\s+Executive|Chairman|Chairwoman|Coach|Director|Governor|Senator|Mayor|"
-    r"Commissioner|Chancellor|King|Queen|Prince|Princess|Pope|Lord|Lady|Captain|Officer|General|Former|"
-    r"Founder|Co-founder)\.?\s+)+(?=[A-Z])"
-)
-
-
-_INNER_TITLE = re.compile(
-    r"\s(?:Secretary|Minister|President|CEO|Chairman|Chairwoman|Director|Spokesperson|Spokeswoman|Spokesman|"
-    r"Governor|Senator|Mayor|Commissioner|Chancellor|Ambassador|Coach|General|Chief)\.?\s+(?=[A-Z][a-z])"
 )
 
 

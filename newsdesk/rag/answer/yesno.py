@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from newsdesk.dates import CALENDAR_WORDS
 from newsdesk.rag.answer.candidates import Passage, Sentence
 from newsdesk.rag.answer.question import Question, negation_terms
 from newsdesk.rag.answer.spans import term_weights
@@ -144,8 +145,7 @@ RELATION_WORDS = frozenset(
 """Words that relate reports to each other rather than say what a report says: not looked for in the
 evidence."""
 _CALENDAR = re.compile(
-    r"^(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{1,2}(?:st|nd|rd|th)?|(?:19|20)\d\d|\d\d:\d\d)$"
+    rf"^(?:{'|'.join(sorted(CALENDAR_WORDS))}|\d{{1,2}}(?:st|nd|rd|th)?|(?:19|20)\d\d|\d\d:\d\d)$"
 )
 _ADJECTIVE = re.compile(r"(?:able|ible|ant|ent|ful|ive|ous|ary|ed|ly|al|ic)$")
 _NEGATING_PREFIX = re.compile(r"^(?:un|in|im|ir|il|dis|non-?|anti-?|mis)(?=[a-z]{5})")

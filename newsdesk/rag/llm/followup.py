@@ -20,9 +20,11 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from newsdesk.dates import WEEKDAYS
 from newsdesk.rag.llm.backends import token_limit
 from newsdesk.rag.llm.prompt import rewrite_messages
 from newsdesk.rag.llm.words import content_terms
+from newsdesk.reading.lexicon import ORGANISATION_WORDS
 from newsdesk.reading.markers import strip_markers
 
 HistoryItem = Mapping[str, Any] | BaseMessage | tuple[str, str]
@@ -38,75 +40,13 @@ _FOLLOWUP_START = re.compile(r"^\s*(?:and|but|so|also|what about|how about|then|
 _CAPITAL_RUN = re.compile(r"\b[A-Z][A-Za-z0-9'’-]*(?:\s+(?:of\s+|the\s+)?[A-Z][A-Za-z0-9'’-]*)*")
 _WH_ANSWERED = re.compile(r"^\s*(?:who|whom|which|what)\b", re.I)
 _NOT_NAMES = frozenset(
-    [
-        "I",
-        "A",
-        "An",
-        "The",
-        "And",
-        "But",
-        "So",
-        "Also",
-        "What",
-        "Who",
-        "Whom",
-        "Which",
-        "When",
-        "Where",
-        "Why",
-        "How",
-        "Is",
-        "Are",
-        "Was",
-        "Were",
-        "Do",
-        "Does",
-        "Did",
-        "Will",
-        "Would",
-        "Can",
-        "Could",
-        "Should",
-        "In",
-        "On",
-        "At",
-        "For",
-        "From",
-        "By",
-        "With",
-        "Of",
-        "To",
-        "It",
-        "Its",
-        "They",
-        "Their",
-        "He",
-        "She",
-        "His",
-        "Her",
-        "This",
-        "That",
-        "These",
-        "Those",
-        "There",
-        "Then",
-        "Yes",
-        "No",
-        "According",
-        "Last",
-        "Next",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ]
-)
-_ORG_WORDS = frozenset(
-    ["Council", "Ministry", "Committee", "Agency", "Department", "Office", "Party", "Union", "Bank", "Group"]
-)
+    """
+    I A An The And But So Also What Who Whom Which When Where Why How Is Are Was Were Do Does Did Will
+    Would Can Could Should In On At For From By With Of To It Its They Their He She His Her This That
+    These Those There Then Yes No According Last Next
+    """.split()
+) | frozenset(WEEKDAYS)
+"""Capitalised words that open a run but name nothing, as a question or an answer writes them."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +125,7 @@ def _person(names: Sequence[str]) -> str | None:
     """The first name that looks like a person's; a title run keeps its last two words ("Sergei Shoigu")."""
     for name in names:
         words = name.split()
-        if len(words) >= 2 and not _ORG_WORDS.intersection(words[-2:]):
+        if len(words) >= 2 and not ORGANISATION_WORDS.intersection(w.lower() for w in words[-2:]):
             return " ".join(words[-2:])
     return None
 

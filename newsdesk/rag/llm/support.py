@@ -29,6 +29,7 @@ from langchain_core.embeddings import Embeddings
 
 from newsdesk.rag.llm.prompt import INJECTION
 from newsdesk.rag.llm.words import content_terms, entity_spans, read
+from newsdesk.reading.lexicon import TITLE_WORDS
 from newsdesk.reading.sentences import sentence_spans
 from newsdesk.reading.words import PHRASE_EDGE_STOPWORDS, TOKEN, stem
 from newsdesk.reading.words import stems as stems_of
@@ -300,7 +301,7 @@ class SupportChecker:
                     named = sum(
                         1
                         for w, new in zip(words[i : i + length], novel[i : i + length], strict=True)
-                        if new and (w[0].isupper() or _NUMBER.search(w)) and w.lower() not in _TITLES
+                        if new and (w[0].isupper() or _NUMBER.search(w)) and w.lower() not in TITLE_WORDS
                     )
                     found = self._phrase(passage, tokens[j : j + length], kinds)
                     if found is None or not self.relevant(passage, index):
@@ -399,13 +400,6 @@ def _common_runs(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int, int
     return sorted(runs, key=lambda r: r[2], reverse=True)
 
 
-_TITLES = frozenset(
-    """minister president secretary chairman chairwoman chair ceo chief director spokesman spokeswoman
-    spokesperson general council foreign prime senator governor king queen mayor premier chancellor
-    ambassador commissioner head leader vice deputy editor professor dr mr mrs ms sir""".split()
-)
-
-
 def _widen_name(text: str, start: int, end: int) -> tuple[int, int]:
     """Grow ``text[start:end]`` leftwards to a whole name ("Shoigu" -> "Sergei Shoigu"), never over a title.
 
@@ -418,7 +412,7 @@ def _widen_name(text: str, start: int, end: int) -> tuple[int, int]:
         if (
             not before
             or before.group(1).lower() in PHRASE_EDGE_STOPWORDS
-            or before.group(1).lower().rstrip(".") in _TITLES
+            or before.group(1).lower().rstrip(".") in TITLE_WORDS
             or _sentence_start(text, start - len(before.group(0)))
         ):
             break
