@@ -45,6 +45,14 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+def starts_sentence(text: str, position: int, *, after_colon: bool = False) -> bool:
+    """Whether ``position`` opens a sentence of ``text``: only white space stands between it and the
+    start, a line break, or a full stop, question or exclamation mark (or a colon, with
+    ``after_colon``: "Update: Shoigu arrives" opens with "Shoigu")."""
+    before = text[:position].rstrip()
+    return not before or before[-1] in (".!?:\n" if after_colon else ".!?\n")
+
+
 @lru_cache(maxsize=8192)
 def reading_sentences(text: str) -> tuple[tuple[int, int], ...]:
     """``sentence_spans`` of ``text``, split further at boundaries blingfire missed (a lower-case

@@ -1,6 +1,6 @@
 """Sentence boundaries: lines, then blingfire's sentences, with exact offsets; the reader's finer cut."""
 
-from newsdesk.reading.sentences import reading_sentences, sentence_spans
+from newsdesk.reading.sentences import reading_sentences, sentence_spans, starts_sentence
 
 
 def pieces(text: str, spans: tuple[tuple[int, int], ...]) -> list[str]:
@@ -61,3 +61,12 @@ def test_every_span_is_a_slice_of_the_text_trimmed_of_space() -> None:
     text = "  One.   Two!  \n\n Three? \n"
     for a, b in sentence_spans(text) + reading_sentences(text):
         assert text[a:b] == text[a:b].strip() and text[a:b]
+
+
+def test_a_position_starts_a_sentence_after_a_stop_a_line_break_or_nothing() -> None:
+    text = "Talks ended. Shoigu left.\nPutin stayed: Lavrov too"
+    assert starts_sentence(text, 0) and starts_sentence(text, text.index("Shoigu"))
+    assert starts_sentence(text, text.index("Putin"))
+    assert not starts_sentence(text, text.index("left"))
+    assert not starts_sentence(text, text.index("Lavrov"))
+    assert starts_sentence(text, text.index("Lavrov"), after_colon=True)

@@ -26,6 +26,7 @@ from newsdesk.rag.llm.prompt import rewrite_messages
 from newsdesk.rag.llm.words import content_terms
 from newsdesk.reading.lexicon import ORGANISATION_WORDS
 from newsdesk.reading.markers import strip_markers
+from newsdesk.reading.sentences import starts_sentence
 
 HistoryItem = Mapping[str, Any] | BaseMessage | tuple[str, str]
 """A chat turn: ``{"role": "user"|"assistant", "content": ...}`` (Gradio's messages format), a LangChain
@@ -110,15 +111,10 @@ def names_in(text: str) -> list[str]:
         if not words:
             continue
         start = match.start() + match.group().find(words[0])
-        if len(words) == 1 and _sentence_initial(text, start):
+        if len(words) == 1 and starts_sentence(text, start, after_colon=True):
             continue
         found.append(" ".join(words))
     return found
-
-
-def _sentence_initial(text: str, position: int) -> bool:
-    before = text[:position].rstrip()
-    return not before or before[-1] in ".!?:\n"
 
 
 def _person(names: Sequence[str]) -> str | None:

@@ -30,7 +30,7 @@ from langchain_core.embeddings import Embeddings
 from newsdesk.rag.llm.prompt import INJECTION
 from newsdesk.rag.llm.words import content_terms, entity_spans, read
 from newsdesk.reading.lexicon import TITLE_WORDS
-from newsdesk.reading.sentences import sentence_spans
+from newsdesk.reading.sentences import sentence_spans, starts_sentence
 from newsdesk.reading.words import PHRASE_EDGE_STOPWORDS, TOKEN, stem
 from newsdesk.reading.words import stems as stems_of
 
@@ -413,13 +413,8 @@ def _widen_name(text: str, start: int, end: int) -> tuple[int, int]:
             not before
             or before.group(1).lower() in PHRASE_EDGE_STOPWORDS
             or before.group(1).lower().rstrip(".") in TITLE_WORDS
-            or _sentence_start(text, start - len(before.group(0)))
+            or starts_sentence(text, start - len(before.group(0)))
         ):
             break
         start -= len(before.group(0))
     return start, end
-
-
-def _sentence_start(text: str, position: int) -> bool:
-    before = text[:position].rstrip()
-    return not before or before[-1] in ".!?\n"
