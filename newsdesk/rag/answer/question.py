@@ -132,7 +132,10 @@ _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:what|which)\b", re.I), "what"),
 ]
 
-_AUXILIARY = r"(?i:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|might|may)"
+_AUXILIARY_VERBS = "is are was were do does did has have had can could will would should might may".split()
+_AUXILIARIES = frozenset(_AUXILIARY_VERBS)
+"""Verbs that ask a yes/no question ("Did ...?") and end what a "how many" question counts."""
+_AUXILIARY = rf"(?i:{'|'.join(_AUXILIARY_VERBS)})"
 _YES_NO_START = re.compile(rf"^\s*(?:(?:and|so|but|also|then)\s+)?{_AUXILIARY}\b", re.I)
 # "Between the report from X and the one from Y, is there ...?", "After X said Y, did Z ...?"
 _YES_NO_LATER = re.compile(
@@ -368,9 +371,6 @@ def asked_nouns(text: str) -> tuple[str, ...]:
 
 _PARTICIPLES = frozenset(
     "known seen shown given taken made held led run chosen named subject figure man woman one".split()
-)
-_AUXILIARIES = frozenset(
-    "do does did will would were was are is have has had can could should may might".split()
 )
 
 
