@@ -63,14 +63,16 @@ REWRITE_RULES = (
 def defuse(text: str) -> str:
     """Article text made safe to put in a prompt: control tokens, fence tags and injected orders removed.
 
-    An instruction-like sentence is replaced whole, cut at the same boundaries as the sentences the
-    citation processor never quotes (``newsdesk.reading.sentences``).
+    An instruction-like sentence is replaced whole, with the spaces before it on its line, cut at the
+    same boundaries as the sentences the citation processor never quotes
+    (``newsdesk.reading.sentences``): "Tuesday.[instruction-like text removed] The park ...".
     """
     text = CONTROL_TOKEN.sub(" ", text)
     kept: list[str] = []
     last = 0
     for start, end in sentence_spans(text):
         if INJECTION.search(text[start:end]):
+            start = max(last, len(text[:start].rstrip(" \t")))
             kept += [text[last:start], REMOVED]
             last = end
     return "".join(kept) + text[last:]
