@@ -3,8 +3,8 @@
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
 contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
 server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/v1/...``
-OpenAI-compatible chat (``newsdesk.ui.openai_api``); ``/api/articles`` and ``/api/feedback``;
-``/healthz``; ``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
+OpenAI-compatible chat (``newsdesk.ui.openai_api``); ``/api/articles``, ``/api/feeds`` and
+``/api/feedback``; ``/healthz``; ``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
 With users configured, every route but the login page and ``/healthz`` wants a login
 (``newsdesk.ui.guard.Login``: the chat's session cookie, HTTP Basic, or a Bearer token), failed logins
 are throttled per client address and user name; Gradio's upload route is closed unless
@@ -38,6 +38,7 @@ from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem
 from newsdesk.ui.articles_api import articles_router
 from newsdesk.ui.feedback import FeedbackStore, feedback_path, feedback_router
+from newsdesk.ui.feeds_api import feeds_router
 from newsdesk.ui.guard import (
     Busy,
     Guards,
@@ -236,6 +237,7 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     catalog = Catalog(desk.store, settings.show_paths)
     app.include_router(articles_router(catalog))
     app.include_router(uploads_router(desk, guards, catalog))
+    app.include_router(feeds_router(desk, guards))
     blocks = build_blocks(desk, guards, feedback, catalog)
     blocks.queue(
         default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
