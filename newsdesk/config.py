@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MAX_K = 50
+"""Most passages retrieved for one question (``NEWSDESK_K``, and per question over the app)."""
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root when Newsdesk runs from one (tests, benchmarks); the package itself never needs it."""
 DEFAULT_COLLECTION = "newsdesk-chunks"
@@ -104,7 +106,7 @@ class Settings(BaseSettings):
         "candidates. Default: none",
     )
     rerank_depth: int = Field(20, ge=1, description="Fused candidates the reranker rescores. Default: 20")
-    k: int = Field(5, ge=1, le=50, description="Passages retrieved per question. Default: 5")
+    k: int = Field(5, ge=1, le=MAX_K, description="Passages retrieved per question. Default: 5")
     min_score: float | None = Field(
         None,
         ge=0,

@@ -30,10 +30,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from newsdesk.config import Settings
+from newsdesk.config import MAX_K, Settings
 from newsdesk.extras import require_llm_packages
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
+from newsdesk.rag.pipeline import AnswerMode
 from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem
 from newsdesk.ui.articles_api import articles_router
@@ -75,6 +76,11 @@ class AskRequest(BaseModel):
     until: str | None = None
     as_of: str | None = None
     """The day the question is asked on (YYYY-MM-DD): "this week", "yesterday" count back from it."""
+    k: int | None = Field(None, ge=1, le=MAX_K)
+    """Passages retrieved for this question (default: NEWSDESK_K)."""
+    mode: AnswerMode | None = None
+    """``extractive`` quotes the articles without asking the language model; ``generated`` (the default)
+    lets the configured model write the answer."""
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES)
     """Earlier messages, oldest first: a follow-up is rewritten to stand alone (``standalone_question``)."""
 
@@ -135,6 +141,8 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         history: list[dict[str, str]] | None = None,
         stream: bool = False,
         as_of: str | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
     ) -> Any:
         problem = api_input_problem(question, source, since, until, history)
         if problem is not None:
@@ -151,14 +159,18 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
         def run() -> dict[str, Any]:
             with guards.gate.slot():
-                return qa.ask(question, source, since, until, history=history, as_of=as_of).to_dict()
+                answer = qa.ask(question, source, since, until, history=history, as_of=as_of, k=k, mode=mode)
+                return answer.to_dict()
 
         def events() -> Iterator[str]:
             """The answer as server-sent events; holds the admission (and a slot) until it ends."""
             try:
                 with guards.gate.slot():
                     yield ": answering\n\n"  # the slot is taken: the response starts
-                    for item in qa.stream(question, source, since, until, history=history, as_of=as_of):
+                    asked = qa.stream(
+                        question, source, since, until, history=history, as_of=as_of, k=k, mode=mode
+                    )
+                    for item in asked:
                         if isinstance(item, Answer):
                             yield sse("answer", item.to_dict())
                         else:
@@ -197,7 +209,15 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     @app.post("/api/ask")
     async def api_ask(request: Request, body: AskRequest) -> Any:
         return await answer_json(
-            request, body.question, body.source, body.since, body.until, body.turns(), as_of=body.as_of
+            request,
+            body.question,
+            body.source,
+            body.since,
+            body.until,
+            body.turns(),
+            as_of=body.as_of,
+            k=body.k,
+            mode=body.mode,
         )
 
     @app.post("/api/ask/stream")
@@ -213,6 +233,8 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
             body.turns(),
             stream=True,
             as_of=body.as_of,
+            k=body.k,
+            mode=body.mode,
         )
 
     @app.get("/api/ask")

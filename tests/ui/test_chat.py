@@ -10,9 +10,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from newsdesk.config import Settings
 from newsdesk.index.embed import Embedder
-from newsdesk.rag.llm.generate import GenerativeAnswerer
+from newsdesk.rag.llm.generate import GenerativeAnswerer, final_of
 from newsdesk.rag.types import Answer, Citation
-from newsdesk.ui.chat import chat_messages, guarded
+from newsdesk.ui.chat import build_blocks, chat_messages, guarded
 from newsdesk.ui.guard import Guards
 from newsdesk.ui.render import plain_messages, render_answer
 from newsdesk.wiring import Newsdesk
@@ -112,3 +112,25 @@ def test_a_notice_is_shown_as_a_note_and_escaped() -> None:
         in shown
     )
     assert plain_messages([{"role": "assistant", "content": shown}])[0]["content"] == "Quote [1]"
+
+
+def test_the_extractive_mode_answers_without_asking_the_model(desk: Newsdesk, embedder: Embedder) -> None:
+    guards = Guards.from_settings(desk.settings)
+    try:
+        with_model(desk, "Russia will display the Su-57 [1].", embedder)
+        generated = final_of(guarded(desk, guards, ZHUHAI, None, "", "", None, stream=True))
+        quoted = final_of(guarded(desk, guards, ZHUHAI, None, "", "", None, stream=True, mode="extractive"))
+    finally:
+        desk.qa.generator = None
+    assert generated.generator == "custom"  # the scripted model
+    assert quoted.generator == "extractive" and "Su-57" in quoted.answer and not quoted.abstained
+
+
+@pytest.mark.parametrize("llm", ["extractive", "openai"])
+def test_the_answer_mode_is_offered_only_with_a_language_model(
+    tmp_path: Path, embedder: Embedder, llm: str
+) -> None:
+    settings = Settings(db=tmp_path / "index", llm=llm, llm_base_url="http://127.0.0.1:9/v1")  # type: ignore[arg-type]
+    blocks = build_blocks(Newsdesk(settings, embedder=embedder), Guards.from_settings(settings))
+    [mode] = [b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "newsdesk-mode"]
+    assert mode.visible is (llm != "extractive")
