@@ -4,7 +4,8 @@ Every question goes through the app's guards: the per-client rate limit, then on
 concurrency slots (a busy service says so, politely, in the chat). The chat keeps the
 conversation: a follow-up ("What will he see there?") is rewritten to stand alone and the answer
 shows what was searched for; with a language model the answer streams in as it is written, and
-the checked answer with its sources replaces the streamed text.
+the checked answer replaces the streamed text. Its sources fill the panel beside the chat, not the
+message.
 """
 
 from collections.abc import Iterator
@@ -92,8 +93,8 @@ def whole_number(value: Any) -> Any:
 
 
 def chat_messages(items: Iterator[str | Answer]) -> Iterator[str]:
-    """The assistant's message as it grows: the streamed text so far (made inert), then the answer
-    with its sources, which replaces it."""
+    """The assistant's message as it grows: the streamed text so far (made inert), then the checked
+    answer, which replaces it."""
     shown = ""
     for item in items:
         if isinstance(item, Answer):

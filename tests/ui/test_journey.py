@@ -63,6 +63,7 @@ def test_a_visit_from_question_to_feedback(server: tuple[str, Path], browser: An
 
     answer = chat.ask(QUESTION)
     page.locator("#newsdesk-panel .nd-source").first.wait_for(state="visible")
+    assert "Sources" not in answer.inner_text() and answer.locator("blockquote").count() == 0  # the panel's
     answer.locator("strong", has_text="[1]").first.click()
 
     card = page.locator("#nd-source-1")
