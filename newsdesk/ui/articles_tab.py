@@ -83,8 +83,16 @@ def build_articles_tab(
         return counts(), rows, where, gr.Group(visible=allowed(request)), feed_rows()
 
     def upload(
-        files: list[Any] | None, query: str, request: gr.Request, progress: Any = None
+        files: list[Any] | None,
+        query: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008  Gradio finds its tracker by this default
     ) -> tuple[Any, ...]:
+        """Check, store and index the files, with a progress bar over the articles indexed.
+
+        Gradio passes a live tracker only to a parameter whose *default* is a ``gr.Progress()``; with
+        another default (``None``) the parameter stays that default, and calling it failed the event.
+        """
         if not allowed(request):
             return "Only an admin may add articles.", gr.skip(), gr.skip(), gr.skip()
         uploads = []
@@ -103,8 +111,13 @@ def build_articles_tab(
                 gr.skip(),
                 gr.skip(),
             )
+        progress(0.0, desc="Indexing")
+
+        def indexed(done: int, total: int) -> None:
+            progress((done, total), desc="Indexing", unit="articles")
+
         try:
-            outcome = add_uploads(desk, uploads)  # the page shows the event's progress meanwhile
+            outcome = add_uploads(desk, uploads, indexed)
         except IndexBusy:
             return "Another indexing run is writing; try again shortly.", gr.skip(), gr.skip(), gr.skip()
         rows, where = listing(query, 1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,9 @@ UPLOADED = (
     "The Korvel lighthouse keepers returned to the island of Brannoch on Monday after a winter ashore.\n"
 )
 SCREEN_SIZES = {"desktop": (1280, 860), "phone": (390, 844)}
+PROGRESS_ARTICLES = 48
+BATCH_ARTICLES = 8
+"""Articles indexed together on the journey's server: an upload of 48 reports its progress 6 times."""
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     users = folder / "users.txt"
     for (user, password), extra in ((ADMIN, ["--admin"]), (READER, [])):
         assert run_newsdesk("passwd", str(users), user, *extra, input=password + "\n").returncode == 0
-    process, url = start_server(folder / "index", {"NEWSDESK_AUTH_FILE": str(users)})
+    env = {"NEWSDESK_AUTH_FILE": str(users), "NEWSDESK_INDEX_BATCH_ARTICLES": str(BATCH_ARTICLES)}
+    process, url = start_server(folder / "index", env)
     yield url, folder / "index"
     process.terminate()
     process.wait(timeout=30)
@@ -159,3 +165,35 @@ def shrink(png: Path) -> None:
     with Image.open(png) as image:
         small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     small.save(png, optimize=True)
+
+
+def test_an_upload_shows_its_progress_as_articles_are_indexed(
+    server: tuple[str, Path], browser: Any, tmp_path: Path
+) -> None:
+    """Last in this module: its many articles would push the seed off the list's first page."""
+    url, _ = server
+    chat = logged_in(browser, url, ADMIN, viewport={"width": 1280, "height": 900})
+    page = chat.page
+    words = random.Random(7)
+    vocabulary = [
+        f"{a}{b}" for a in ("kel", "mor", "tav", "quin", "bral", "sof") for b in ("ad", "ek", "im", "ost")
+    ]
+    lines = [
+        json.dumps({"title": f"Harbour note {n}", "text": " ".join(words.choices(vocabulary, k=60)) + "."})
+        for n in range(PROGRESS_ARTICLES)
+    ]
+    upload = tmp_path / "harbour notes.jsonl"
+    upload.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#newsdesk-upload input[type=file]").set_input_files(str(upload))
+    page.locator("#newsdesk-upload-button").click()
+
+    progress = page.locator("[aria-valuetext^='Indexing:']").first
+    progress.wait_for(state="attached", timeout=ANSWER_TIMEOUT_MS)
+    shown = progress.get_attribute("aria-valuetext") or ""
+    assert re.fullmatch(rf"Indexing: \d+ / {PROGRESS_ARTICLES} articles", shown), shown
+    page.wait_for_function(
+        "document.querySelector('#newsdesk-upload-status').innerText.includes('added')",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    assert f"added {PROGRESS_ARTICLES}," in page.locator("#newsdesk-upload-status").inner_text()
