@@ -145,6 +145,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Questions that may wait for a slot; past that the app answers 503 (busy). Default: 32",
     )
+    chat_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Events of each kind (a chat question, Gradio's /ask, an upload) that the chat page's "
+        "Gradio queue runs at once; the rest wait in that queue, holding no thread (Gradio's own default is "
+        "1). Above NEWSDESK_CONCURRENCY the extra questions only wait for a slot in a thread each. "
+        "Default: NEWSDESK_CONCURRENCY",
+    )
     rate_limit: str = Field(
         "120/minute",
         description="Questions per client address (e.g. 120/minute; empty for none); past it 429. "
@@ -319,6 +327,11 @@ class Settings(BaseSettings):
     def watched_feeds(self) -> list[str]:
         """``watch_feeds`` as a list."""
         return [item for item in re.split(r"[,\s]+", self.watch_feeds) if item]
+
+    @property
+    def chat_workers(self) -> int:
+        """Gradio's queue concurrency per event of the chat page (``chat_concurrency``)."""
+        return self.chat_concurrency if self.chat_concurrency is not None else self.concurrency
 
     @property
     def fetch_allowed_networks(self) -> tuple[IPNetwork, ...]:

@@ -8,7 +8,8 @@ the checked answer replaces the streamed text. Its sources fill the panel beside
 message.
 """
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -26,6 +27,11 @@ from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, 
 from newsdesk.ui.served import served_qa
 from newsdesk.ui.sources import EMPTY_PANEL, panel_html
 from newsdesk.wiring import Newsdesk
+
+STREAM_UPDATE_SECONDS = 0.1
+"""Least time between two updates of an answer in the chat: each update is a round through Gradio's
+queue (the whole conversation sent again and shown again), so a model's tokens come in batches about a
+tenth of a second apart, and an answer that is ready at once (extractive) is sent once."""
 
 EMPTY_INDEX = (
     "**No articles are indexed yet.** Add some on the server with `newsdesk index PATH` "
@@ -80,6 +86,27 @@ def guarded(
                 yield qa.ask(question or "", **filters, history=history or None)
     except Busy as busy:
         yield busy_answer(question, str(busy))
+
+
+def paced(
+    items: Iterable[str | Answer], seconds: float, clock: Callable[[], float] = time.monotonic
+) -> Iterator[str | Answer]:
+    """``items`` with their text deltas merged so that at most one is passed on per ``seconds`` (the
+    first once ``seconds`` have passed since the start), and the ``Answer`` at once: text that the
+    answer replaces within ``seconds`` is never sent."""
+    pending = ""
+    last = clock()
+    for item in items:
+        if isinstance(item, Answer):
+            pending = ""
+            yield item
+            continue
+        pending += item
+        if clock() - last >= seconds:
+            yield pending
+            pending, last = "", clock()
+    if pending:
+        yield pending
 
 
 def whole_number(value: Any) -> Any:
@@ -171,7 +198,7 @@ def build_blocks(
             mode,
         )
         shown = ""
-        for item in items:
+        for item in paced(items, STREAM_UPDATE_SECONDS):
             if isinstance(item, Answer):
                 cited[len(before)] = item  # the panel shows its sources (``show_sources``)
                 content = render_answer(item)

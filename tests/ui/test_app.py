@@ -17,8 +17,12 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
+from newsdesk.config import Settings
+from newsdesk.index.embed import Embedder
 from newsdesk.rag.types import Answer, Citation
+from newsdesk.ui.app import build_app, gradio_app_of
 from newsdesk.ui.render import escape_untrusted, message_text, render_answer, unescape_untrusted
+from newsdesk.wiring import Newsdesk
 from tests.support import free_port
 
 QUESTION = "Who is visiting Beijing for security talks?"
@@ -310,3 +314,21 @@ def test_wrong_types_sent_to_the_gradio_api_get_a_polite_answer(server: str) -> 
     assert "Traceback" not in json.dumps(result) and "Error" not in result["answer"]
     result = client.predict(QUESTION, "not a list", api_name="/ask")
     assert result["abstained"] is True and "list" in result["answer"]
+
+
+def test_the_chat_queue_runs_its_setting_of_events_at_once_and_keeps_no_event_statistics(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings().chat_workers == Settings().concurrency == 8  # not Gradio's 1
+    settings = Settings(db=tmp_path / "index", home=tmp_path, concurrency=3, queue=4, chat_concurrency=5)
+    queue = gradio_app_of(build_app(Newsdesk(settings, embedder=embedder))).get_blocks()._queue
+    assert (queue.default_concurrency_limit, queue.max_size, queue.live_updates) == (5, 3 + 4, False)
+
+    def summarised(*_: object) -> None:
+        raise AssertionError("Gradio summarised its event statistics")
+
+    monkeypatch.setattr(queue, "_get_df", summarised)
+    for _ in range(3):  # what Gradio does after each event
+        queue.events_recorded += 1
+        queue.compute_analytics_summary([{"function": "chat", "status": "success", "process_time": 0.1}])
+    assert queue.ANALYTICS_MAX_EVENTS == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from newsdesk.config import Settings
 from newsdesk.index.embed import Embedder
 from newsdesk.rag.llm.generate import GenerativeAnswerer, final_of
 from newsdesk.rag.types import Answer, Citation
-from newsdesk.ui.chat import build_blocks, chat_messages, guarded
+from newsdesk.ui.chat import build_blocks, chat_messages, guarded, paced
 from newsdesk.ui.guard import Guards
 from newsdesk.ui.render import plain_messages, render_answer
 from newsdesk.wiring import Newsdesk
@@ -134,3 +135,18 @@ def test_the_answer_mode_is_offered_only_with_a_language_model(
     blocks = build_blocks(Newsdesk(settings, embedder=embedder), Guards.from_settings(settings))
     [mode] = [b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "newsdesk-mode"]
     assert mode.visible is (llm != "extractive")
+
+
+def test_streamed_text_is_sent_at_most_once_per_interval_and_the_answer_at_once() -> None:
+    now = [0.0]
+    answer = Answer("q", "Done [1]", False)
+
+    def script() -> Iterator[str | Answer]:
+        for step, delta in ((0.03, "A"), (0.05, "B"), (0.12, "C"), (0.15, "D"), (0.26, "E"), (0.27, "F")):
+            now[0] = step
+            yield delta
+        yield answer
+
+    assert list(paced(script(), 0.1, lambda: now[0])) == ["ABC", "DE", answer]  # "F": replaced at once
+    assert list(paced(iter(["whole answer", answer]), 0.1, lambda: 0.0)) == [answer]  # extractive: once
+    assert list(paced(iter(["cut", "short"]), 0.1, lambda: 0.0)) == ["cutshort"]  # no answer: text kept
