@@ -304,7 +304,9 @@ def build_blocks(
                     )
                     thanks = gr.Markdown("", elem_id="newsdesk-feedback-status")
                 with gr.Column(scale=2, min_width=260):
-                    with gr.Accordion("Filters and settings", open=False, elem_id="newsdesk-filters"):
+                    with gr.Accordion(
+                        "Filters and settings", open=False, elem_id="newsdesk-filters"
+                    ) as filters:
                         sources = gr.Dropdown(
                             choices=[],
                             value=[],
@@ -366,6 +368,7 @@ def build_blocks(
         chatbot.select(select_sources, answers, panel, api_visibility="private")
         chatbot.like(give_feedback, [answers, comment], [comment, thanks], api_visibility="private")
         blocks.load(known_sources, None, sources, api_visibility="private")
+        filters.expand(known_sources, None, sources, api_visibility="private")  # outlets indexed since
         blocks.load(index_state, None, [examples, empty], api_visibility="private")
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private")
         blocks.load(*refresh_articles, api_visibility="private")
