@@ -13,14 +13,17 @@ connection error, an empty answer) is a failure, and the exit code is then 1. No
 after ``--duration``; those in flight must end within ``--timeout`` seconds.
 
 Reported per route: requests, answered, told to retry, failures, p50/p95 latency of answered requests,
-answered requests per second, and each beside the ``api`` baseline.
+answered requests per second, and each beside the ``api`` baseline. With ``--sequential N``, first the
+server's CPU time per question (from /proc, Linux) over N questions asked one after another by one
+client per route, with no queue: what each route itself costs, which a busy machine disturbs less than
+latency; ``--duration 0`` then skips the load.
 
 All clients ask from 127.0.0.1, so the per-address rate limit would turn nearly all of them away: the
 server runs with ``NEWSDESK_RATE_LIMIT=1000000/minute`` (the concurrency gate and queue stay as set).
 
 Usage:
     .venv/bin/python bench/chat_load.py [--clients 50] [--duration 30] [--routes api gradio openai]
-        [--json FILE] [--env NEWSDESK_CONCURRENCY=8 ...]
+        [--sequential N] [--json FILE] [--env NEWSDESK_CONCURRENCY=8 ...]
 """
 
 from __future__ import annotations
@@ -100,7 +103,10 @@ def ask_api(url: str) -> Callable[[str], tuple[str, str]]:
 def ask_gradio(url: str) -> Callable[[str], tuple[str, str]]:
     from gradio_client import Client
 
-    client = Client(url, verbose=False)
+    # The URL is plain http on loopback: no TLS. With ssl_verify left on, gradio_client builds a new TLS
+    # context from the CA bundle for every request it sends (about 100 ms of CPU per question, measured),
+    # and 50 such clients on the server's own cores starve the server this bench measures.
+    client = Client(url, verbose=False, ssl_verify=False)
 
     def ask(question: str) -> tuple[str, str]:
         try:
@@ -187,6 +193,24 @@ def run_route(url: str, route: str, clients: int, duration: float, timeout: floa
     return tally, time.monotonic() - began
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_question(url: str, route: str, pid: int, questions: int) -> float:
+    """The server's CPU milliseconds per question, one client asking ``questions`` in a row."""
+    ask = ROUTES[route](url)
+    ask(QUESTIONS[0])  # warm: the client's session, the route's first use
+    before = cpu_seconds(pid)
+    for n in range(questions):
+        outcome, detail = ask(QUESTIONS[n % len(QUESTIONS)])
+        if outcome != "answered":
+            raise RuntimeError(f"{route}: {outcome} {detail}")
+    return (cpu_seconds(pid) - before) / questions * 1000
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -217,6 +241,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load per route")
     parser.add_argument("--timeout", type=float, default=120.0, help="longest wait for the last requests")
     parser.add_argument("--routes", nargs="+", choices=list(ROUTES), default=list(ROUTES))
+    parser.add_argument(
+        "--sequential", type=int, default=0, help="first: server CPU per question over N asked in a row"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--env", nargs="*", default=[], help="NEWSDESK_*=VALUE for the server")
     args = parser.parse_args()
@@ -250,8 +277,14 @@ def main() -> int:
                 time.sleep(0.5)
         with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
             health = json.loads(response.read())
+        cpu_ms = {
+            route: round(cpu_per_question(url, route, server.pid, args.sequential), 1)
+            for route in (args.routes if args.sequential else [])
+        }
+        if cpu_ms:
+            print(json.dumps({"server_cpu_ms_per_question": cpu_ms}), flush=True)
         results = []
-        for route in args.routes:
+        for route in args.routes if args.duration > 0 else []:
             tally, wall = run_route(url, route, args.clients, args.duration, args.timeout)
             results.append(summary(route, tally, wall))
             print(json.dumps(results[-1]), flush=True)
@@ -260,6 +293,18 @@ def main() -> int:
         server.wait(timeout=30)
         log.close()
 
+    if cpu_ms:
+        print(f"\nServer CPU per question, {args.sequential} questions asked one after another:\n")
+        print("| route | server CPU ms per question | vs api |\n|---|---|---|")
+        for route, ms in cpu_ms.items():
+            ratio = f"{ms / cpu_ms['api']:.2f}x" if cpu_ms.get("api") else "-"
+            print(f"| {route} | {ms} | {ratio} |")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"clients": args.clients, "results": results, "cpu_ms": cpu_ms}, indent=2)
+        )
+    if not results:
+        return 0
     base = next((r for r in results if r["route"] == "api"), None)
     print(
         f"\n{args.clients} clients, {args.duration:.0f} s per route, server concurrency "
@@ -279,8 +324,6 @@ def main() -> int:
             f"| {r['route']} | {r['requests']} | {r['answered']} | {r['retry']} | {r['failures']} | "
             f"{r['p50_s']} | {r['p95_s']} | {r['answered_per_s']} | {ratio_p50} | {ratio_rate} |"
         )
-    if args.json:
-        Path(args.json).write_text(json.dumps({"clients": args.clients, "results": results}, indent=2))
     return 1 if any(r["failures"] for r in results) else 0
 
 

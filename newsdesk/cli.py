@@ -339,14 +339,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
     desk = Newsdesk(settings_from(args))
     settings = desk.settings
     feeds = args.feeds or settings.watched_feeds
-    if not feeds:
+    state = FeedState(state_path(settings))
+    # Without FEED arguments: the watch list, NEWSDESK_WATCH_FEEDS and the feeds added in the app.
+    watcher = Watcher(feeds, desk.indexer, fetcher_for(settings), state, followed=not args.feeds)
+    if not watcher.round_feeds():
         print(
-            "newsdesk: name the feeds to watch (newsdesk watch URL...) or set NEWSDESK_WATCH_FEEDS",
+            "newsdesk: name the feeds to watch (newsdesk watch URL...), set NEWSDESK_WATCH_FEEDS, "
+            "or add a feed in the app's Articles tab",
             file=sys.stderr,
         )
         return 2
     every = settings.watch_seconds
-    watcher = Watcher(feeds, desk.indexer, fetcher_for(settings), FeedState(state_path(settings)))
     failed_last = [False]
 
     def chunks() -> int:
@@ -378,15 +381,21 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def start_watching(settings: Any) -> None:
-    """``NEWSDESK_WATCH_FEEDS`` for ``serve``: the feeds polled on a daemon thread, with an indexer of its
-    own (it takes the index's writer lock like any ``newsdesk index``; the app picks up what it writes)."""
+    """The watch list for ``serve``: ``NEWSDESK_WATCH_FEEDS`` and the feeds added in the app (read again
+    each round, so a feed added in the app is polled from the next round on), polled on a daemon thread
+    with an indexer of its own (it takes the index's writer lock like any ``newsdesk index``; the app
+    picks up what it writes). A round with no feed costs nothing."""
     from newsdesk.index.fetch import fetcher_for
     from newsdesk.index.watch import FeedState, Watcher, state_path, watch_in_background
     from newsdesk.wiring import Newsdesk
 
     desk = Newsdesk(settings.model_copy(update={"index_wait": max(settings.index_wait, 60.0)}))
     watcher = Watcher(
-        settings.watched_feeds, desk.indexer, fetcher_for(settings), FeedState(state_path(settings))
+        settings.watched_feeds,
+        desk.indexer,
+        fetcher_for(settings),
+        FeedState(state_path(settings)),
+        followed=True,
     )
     watch_in_background(
         watcher, settings.watch_seconds, lambda line: print(f"newsdesk: {line}", file=sys.stderr)
@@ -405,8 +414,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from newsdesk.ui.app import serve
 
     settings = settings_from(args)
-    if settings.watched_feeds:
-        start_watching(settings)
+    start_watching(settings)
     serve(settings)
     return 0
 

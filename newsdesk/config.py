@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MAX_K = 50
+"""Most passages retrieved for one question (``NEWSDESK_K``, and per question over the app)."""
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root when Newsdesk runs from one (tests, benchmarks); the package itself never needs it."""
 DEFAULT_COLLECTION = "newsdesk-chunks"
@@ -104,7 +106,7 @@ class Settings(BaseSettings):
         "candidates. Default: none",
     )
     rerank_depth: int = Field(20, ge=1, description="Fused candidates the reranker rescores. Default: 20")
-    k: int = Field(5, ge=1, le=50, description="Passages retrieved per question. Default: 5")
+    k: int = Field(5, ge=1, le=MAX_K, description="Passages retrieved per question. Default: 5")
     min_score: float | None = Field(
         None,
         ge=0,
@@ -142,6 +144,14 @@ class Settings(BaseSettings):
         32,
         ge=0,
         description="Questions that may wait for a slot; past that the app answers 503 (busy). Default: 32",
+    )
+    chat_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Events of each kind (a chat question, Gradio's /ask, an upload) that the chat page's "
+        "Gradio queue runs at once; the rest wait in that queue, holding no thread (Gradio's own default is "
+        "1). Above NEWSDESK_CONCURRENCY the extra questions only wait for a slot in a thread each. "
+        "Default: NEWSDESK_CONCURRENCY",
     )
     rate_limit: str = Field(
         "120/minute",
@@ -317,6 +327,11 @@ class Settings(BaseSettings):
     def watched_feeds(self) -> list[str]:
         """``watch_feeds`` as a list."""
         return [item for item in re.split(r"[,\s]+", self.watch_feeds) if item]
+
+    @property
+    def chat_workers(self) -> int:
+        """Gradio's queue concurrency per event of the chat page (``chat_concurrency``)."""
+        return self.chat_concurrency if self.chat_concurrency is not None else self.concurrency
 
     @property
     def fetch_allowed_networks(self) -> tuple[IPNetwork, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from newsdesk.index.embed import Embedder
 from newsdesk.offline import go_offline
 from newsdesk.rag.llm.backends import LocalServer
 from newsdesk.wiring import Newsdesk
+from tests.index.news_server import NewsServer
 from tests.support import free_port
 
 go_offline()  # the test session is an entry point too (the libraries that read it load lazily)
@@ -112,3 +114,22 @@ def local_server() -> Iterator[LocalServer]:
     server.start()
     yield server
     stop_shared_servers()
+
+
+@pytest.fixture
+def news_server() -> Iterator[NewsServer]:
+    """A real HTTP server on 127.0.0.1 serving the pages and feeds a test sets (index/news_server.py)."""
+    with NewsServer() as running:
+        yield running
+
+
+@pytest.fixture
+def refused_listener() -> Iterator[socket.socket]:
+    """A listener on 127.0.0.2: outside ``NEWSDESK_FETCH_ALLOW=127.0.0.1``, so a URL or redirect there must
+    be refused before connecting (``accept`` then raises ``BlockingIOError``: nothing connected)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.2", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    yield sock
+    sock.close()

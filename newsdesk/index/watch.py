@@ -4,28 +4,44 @@ Each poll is a conditional request (the ``ETag`` and ``Last-Modified`` of the la
 that has not changed costs one ``304``. Of a changed feed, only the entries never indexed, or changed
 since (their digest: link, title, date, author, content), are fetched and indexed. What a feed's polls
 found is kept in SQLite beside the index (``feeds.sqlite``): validators, the entries indexed, the last
-poll and its result, which ``watched_feeds`` lists for the app. A feed that fails (unreachable, not a
-feed, the index busy) is reported and polled again next round; the others go on. An entry that could
-not be read is not recorded, and the feed's validators are then not kept either, so the next round
-fetches the feed in full and tries that entry again.
+poll and its result, which ``watched_feeds`` lists for the app, and the feeds added from the app
+(``add_url``), which a watcher made with ``followed`` polls each round beside its own. A feed that fails
+(unreachable, not a feed, the index busy) is reported and polled again next round; the others go on. An
+entry that could not be read is not recorded, and the feed's validators are then not kept either, so
+the next round fetches the feed in full and tries that entry again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from newsdesk.config import Settings
-from newsdesk.index.feeds import Feed, FeedEntry, NotAFeed, SourceLoader, SourceResult, is_url, parse_feed
+from newsdesk.index.feeds import (
+    Feed,
+    FeedEntry,
+    NotAFeed,
+    SourceLoader,
+    SourceResult,
+    is_url,
+    looks_like_feed,
+    parse_feed,
+)
 from newsdesk.index.fetch import Fetcher, FetchError
 from newsdesk.index.indexer import Indexer, IndexReport
 from newsdesk.index.load import Article, Problem, UnreadableFile, canonical, read_regular_file
 from newsdesk.index.lock import FEEDS_FILE
+from newsdesk.index.pages import NoArticleText
+
+FeedOrigin = Literal["settings", "app", "watch"]
+"""Why a feed is listed: ``NEWSDESK_WATCH_FEEDS``, added from the app, or polled by ``newsdesk watch``."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,7 @@ class FeedStatus:
     ok: bool
     failures: int = 0
     """Polls that failed in a row."""
+    origin: FeedOrigin = "watch"
 
 
 class FeedState:
@@ -57,6 +74,7 @@ class FeedState:
                     failures INTEGER NOT NULL DEFAULT 0);
                 CREATE TABLE IF NOT EXISTS entries (
                     feed TEXT NOT NULL, key TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (feed, key));
+                CREATE TABLE IF NOT EXISTS followed (url TEXT PRIMARY KEY, since REAL NOT NULL);
                 """
             )
 
@@ -102,6 +120,20 @@ class FeedState:
                 [(url, key, digest) for key, digest in (entries or {}).items()],
             )
 
+    def follow(self, url: str, when: float | None = None) -> bool:
+        """Add ``url`` to the feeds polled each round (an app's watcher reads them); False if it was."""
+        with self._connect() as db:
+            added = db.execute(
+                "INSERT OR IGNORE INTO followed (url, since) VALUES (?, ?)",
+                (url, when if when is not None else time.time()),
+            )
+            return added.rowcount > 0
+
+    def followed(self) -> list[str]:
+        """The feeds added from the app, oldest first."""
+        with self._connect() as db:
+            return [row[0] for row in db.execute("SELECT url FROM followed ORDER BY since, url")]
+
     def statuses(self) -> list[FeedStatus]:
         with self._connect() as db:
             rows = db.execute(
@@ -119,15 +151,20 @@ def state_path(settings: Settings) -> Path:
 
 
 def watched_feeds(settings: Settings) -> list[FeedStatus]:
-    """The feeds being watched, for the app to list: those of ``NEWSDESK_WATCH_FEEDS`` (``not polled
-    yet`` before their first poll) and any other that ``newsdesk watch`` polled into this index."""
+    """The feeds being watched, for the app to list: those of ``NEWSDESK_WATCH_FEEDS``, then those added
+    from the app (``not polled yet`` before their first poll), then any other that ``newsdesk watch``
+    polled into this index."""
     path = state_path(settings)
-    known = {s.url: s for s in FeedState(path).statuses()} if path.exists() else {}
-    configured = []
-    for url in settings.watched_feeds:
-        status = known.pop(url, None)
-        configured.append(status if status is not None else FeedStatus(url, None, "not polled yet", True))
-    return configured + list(known.values())
+    state = FeedState(path) if path.exists() else None
+    known = {s.url: s for s in state.statuses()} if state is not None else {}
+    followed = state.followed() if state is not None else []
+    origins: dict[str, FeedOrigin] = {url: "app" for url in followed}
+    origins.update({url: "settings" for url in settings.watched_feeds})
+    listed = []
+    for url in dict.fromkeys([*settings.watched_feeds, *followed]):
+        status = known.pop(url, None) or FeedStatus(url, None, "not polled yet", True)
+        listed.append(dataclasses.replace(status, origin=origins[url]))
+    return listed + list(known.values())
 
 
 @dataclass
@@ -151,6 +188,7 @@ class Watcher:
         indexer: where articles go (takes the index's writer lock per feed, as ``index`` does).
         fetcher: the HTTP client (robots.txt, bounds, address checks).
         state: what earlier polls found.
+        followed: also poll the feeds added from the app (``FeedState.followed``), read each round.
     """
 
     feeds: Sequence[str]
@@ -158,11 +196,17 @@ class Watcher:
     fetcher: Fetcher
     state: FeedState
     clock: Callable[[], float] = time.time
+    followed: bool = False
+
+    def round_feeds(self) -> list[str]:
+        """The feeds of the next round: ``feeds``, then (with ``followed``) those added since, each once."""
+        every = [*self.feeds, *(self.state.followed() if self.followed else [])]
+        return list(dict.fromkeys(every))
 
     def poll_round(self) -> list[FeedRound]:
         """Poll every feed once; one feed failing never stops the others."""
         rounds = []
-        for url in self.feeds:
+        for url in self.round_feeds():
             try:
                 rounds.append(self.poll(url))
             except Exception as error:  # a long-running loop must outlive any one feed's failure
@@ -183,7 +227,11 @@ class Watcher:
         if fetched is None:
             self.state.record(url, "not modified", ok=True, when=self.clock())
             return FeedRound(url, True, "not modified")
-        feed, validators = fetched
+        return self.index_feed(url, *fetched)
+
+    def index_feed(self, url: str, feed: Feed, validators: tuple[str, str]) -> FeedRound:
+        """The entries of a fetched feed that are new or changed since the last poll, indexed and
+        recorded with the feed's validators."""
         known = self.state.digests(url)
         fresh = [entry for entry in feed.entries if known.get(entry.key) != entry.digest]
         loaded = SourceResult()
@@ -248,6 +296,58 @@ class Watcher:
                 break
             if stop.wait(max(0.0, every - (time.monotonic() - started))):
                 break
+
+
+class Refused(ValueError):
+    """A URL that gives nothing to index, and why; nothing was indexed or recorded."""
+
+
+@dataclass
+class AddedUrl:
+    """What adding one URL did: a page indexed, or a feed's entries indexed and the feed followed."""
+
+    url: str
+    kind: Literal["page", "feed"]
+    report: IndexReport
+    result: str
+    """One line: the indexer's summary for a page, the poll's result for a feed."""
+    notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    """What was skipped, with the reason (the report's and the feed entries' that could not be read)."""
+    followed: bool = False
+    """A feed: polled each round from now on."""
+    newly_followed: bool = False
+    """A feed that was not followed before."""
+
+
+def add_url(url: str, watcher: Watcher) -> AddedUrl:
+    """Index a news page or a feed now, through ``watcher``'s fetcher and indexer (the path ``newsdesk
+    index URL`` takes); a feed is also followed (``FeedState.follow``), so a watcher made with
+    ``followed`` polls it from its next round on. ``Refused`` when the URL is not http(s) or gives
+    nothing to index (refused by the fetcher's rules, an HTTP error, no article text): nothing is then
+    indexed or recorded. ``IndexBusy`` when another run is writing."""
+    url = url.strip()
+    if not is_url(url):
+        raise Refused("give the http:// or https:// address of a news page or an RSS or Atom feed")
+    try:
+        fetched = watcher.fetcher.get(url).ok(url)
+    except FetchError as error:
+        raise Refused(error.reason) from None
+    if looks_like_feed(fetched.content_type, fetched.content):
+        try:
+            feed = parse_feed(fetched.content, fetched.url)
+        except NotAFeed as error:
+            raise Refused(str(error)) from None
+        polled = watcher.index_feed(url, feed, (fetched.etag, fetched.last_modified))
+        report = polled.report if polled.report is not None else IndexReport()
+        newly = watcher.state.follow(url, watcher.clock())
+        return AddedUrl(url, "feed", report, polled.result, polled.notes, polled.problems, True, newly)
+    try:
+        article = SourceLoader(watcher.fetcher).page_article(fetched)
+    except (NoArticleText, UnreadableFile) as error:
+        raise Refused(str(error)) from None
+    report = watcher.indexer.index_articles([article])
+    return AddedUrl(url, "page", report, report.summary(), problems=list(report.skipped))
 
 
 def watch_in_background(watcher: Watcher, every: float, log: Callable[[str], None]) -> threading.Event:

@@ -12,12 +12,13 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableParallel, RunnablePassthrough
 
+from newsdesk.config import MAX_K
 from newsdesk.dates import parse_day, parse_until
 from newsdesk.index.filters import UnknownOutlet
 from newsdesk.rag.answer import ExtractiveAnswerer
@@ -27,6 +28,12 @@ from newsdesk.rag.llm.followup import HistoryItem, Rewriter
 from newsdesk.rag.llm.generate import GenerativeAnswerer, final_of
 from newsdesk.rag.types import Answer
 from newsdesk.rag.verify import reconcile
+
+AnswerMode = Literal["extractive", "generated"]
+"""Who writes an answer, per question: ``extractive`` quotes the articles (no model is asked, for the
+follow-up either); ``generated`` lets the configured language model write it (the default; without a
+model it is extractive)."""
+ANSWER_MODES: tuple[str, ...] = get_args(AnswerMode)
 
 
 @dataclass
@@ -65,6 +72,8 @@ class NewsdeskQA:
         until: str | None = None,
         history: Sequence[HistoryItem] | None = None,
         as_of: str | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
     ) -> Answer:
         """Answer one question; bad input gets a helpful message with ``abstained`` set.
 
@@ -75,8 +84,12 @@ class NewsdeskQA:
         (question, answer) pairs): a follow-up is rewritten to stand alone first
         (``Answer.standalone_question``). ``as_of`` (YYYY-MM-DD) is the day the question is asked on:
         "this week", "yesterday", "last month" count back from it (default: the newest article's day).
+        ``k`` is the passages retrieved for this question (default: the retriever's, ``NEWSDESK_K``);
+        ``mode`` who writes the answer (``AnswerMode``).
         """
-        return final_of(self._turn(question, source, since, until, history, stream=False, as_of=as_of))
+        return final_of(
+            self._turn(question, source, since, until, history, stream=False, as_of=as_of, k=k, mode=mode)
+        )
 
     def stream(
         self,
@@ -86,13 +99,17 @@ class NewsdeskQA:
         until: str | None = None,
         history: Sequence[HistoryItem] | None = None,
         as_of: str | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
     ) -> Iterator[str | Answer]:
         """``ask``, streamed: text deltas to show as they come, then the final ``Answer``.
 
         A model's words stream with no dangling or invalid ``[n]``; the final answer (checked, with
         its sources) replaces the streamed text. Without a model the whole answer is one delta.
         """
-        yield from self._turn(question, source, since, until, history, stream=True, as_of=as_of)
+        yield from self._turn(
+            question, source, since, until, history, stream=True, as_of=as_of, k=k, mode=mode
+        )
 
     def _turn(
         self,
@@ -103,12 +120,15 @@ class NewsdeskQA:
         history: Sequence[HistoryItem] | None,
         stream: bool,
         as_of: str | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
         problem = (
             question_problem(question, self.max_question_chars)
             or filter_problem(since, until)
             or as_of_problem(as_of)
+            or options_problem(k, mode)
         )
         if problem is not None:
             elapsed = (time.perf_counter() - started) * 1000
@@ -126,19 +146,21 @@ class NewsdeskQA:
             "since": since,
             "until": until,
             "as_of": as_of,
+            "k": k,
         }
 
         def retrieve(text: str) -> list[Document]:
-            return self.retriever.invoke(text, None, **{k: v for k, v in filters.items() if v})
+            return self.retriever.invoke(text, None, **{name: v for name, v in filters.items() if v})
 
+        generator = None if mode == "extractive" else self.generator
         try:
             yield from turn(
                 question.strip(),
                 history,
                 retrieve,
                 self.answerer,
-                self.generator,
-                self.rewriter,
+                generator,
+                self.rewriter if generator is not None else Rewriter(None, self.rewriter.limit),
                 stream,
                 started,
             )
@@ -164,6 +186,15 @@ def filter_problem(since: str | None, until: str | None) -> str | None:
         return f"Please check the dates: {error}."
     if first is not None and last is not None and first > last:
         return f"The date range is empty: {since} is after {until}."
+    return None
+
+
+def options_problem(k: Any, mode: Any) -> str | None:
+    """A message for a number of passages or an answer mode that is not one, else None."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
+        return f"Please ask for between 1 and {MAX_K} passages per answer."
+    if mode is not None and mode not in ANSWER_MODES:
+        return f"The answer mode is one of {', '.join(ANSWER_MODES)}."
     return None
 
 

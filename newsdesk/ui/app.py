@@ -3,8 +3,8 @@
 Routes: ``/`` the chat (``newsdesk.ui.chat``); ``/api/ask`` JSON answers (the ``ask --json``
 contract; a ``history`` makes a follow-up stand alone); ``/api/ask/stream`` the same answer as
 server-sent events (``delta`` events as a model writes, then one ``answer`` event); ``/v1/...``
-OpenAI-compatible chat (``newsdesk.ui.openai_api``); ``/api/articles`` and ``/api/feedback``;
-``/healthz``; ``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
+OpenAI-compatible chat (``newsdesk.ui.openai_api``); ``/api/articles``, ``/api/feeds`` and
+``/api/feedback``; ``/healthz``; ``/metrics`` (Prometheus, ``newsdesk.ui.observe``).
 With users configured, every route but the login page and ``/healthz`` wants a login
 (``newsdesk.ui.guard.Login``: the chat's session cookie, HTTP Basic, or a Bearer token), failed logins
 are throttled per client address and user name; Gradio's upload route is closed unless
@@ -30,14 +30,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from newsdesk.config import Settings
+from newsdesk.config import MAX_K, Settings
 from newsdesk.extras import require_llm_packages
 from newsdesk.index.follow import IndexFollower
 from newsdesk.rag.llm.conversation import MAX_HISTORY_MESSAGES, MAX_MESSAGE_CHARS
+from newsdesk.rag.pipeline import AnswerMode
 from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem
 from newsdesk.ui.articles_api import articles_router
 from newsdesk.ui.feedback import FeedbackStore, feedback_path, feedback_router
+from newsdesk.ui.feeds_api import feeds_router
 from newsdesk.ui.guard import (
     Busy,
     Guards,
@@ -74,6 +76,11 @@ class AskRequest(BaseModel):
     until: str | None = None
     as_of: str | None = None
     """The day the question is asked on (YYYY-MM-DD): "this week", "yesterday" count back from it."""
+    k: int | None = Field(None, ge=1, le=MAX_K)
+    """Passages retrieved for this question (default: NEWSDESK_K)."""
+    mode: AnswerMode | None = None
+    """``extractive`` quotes the articles without asking the language model; ``generated`` (the default)
+    lets the configured model write the answer."""
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES)
     """Earlier messages, oldest first: a follow-up is rewritten to stand alone (``standalone_question``)."""
 
@@ -134,6 +141,8 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         history: list[dict[str, str]] | None = None,
         stream: bool = False,
         as_of: str | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
     ) -> Any:
         problem = api_input_problem(question, source, since, until, history)
         if problem is not None:
@@ -150,14 +159,18 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
 
         def run() -> dict[str, Any]:
             with guards.gate.slot():
-                return qa.ask(question, source, since, until, history=history, as_of=as_of).to_dict()
+                answer = qa.ask(question, source, since, until, history=history, as_of=as_of, k=k, mode=mode)
+                return answer.to_dict()
 
         def events() -> Iterator[str]:
             """The answer as server-sent events; holds the admission (and a slot) until it ends."""
             try:
                 with guards.gate.slot():
                     yield ": answering\n\n"  # the slot is taken: the response starts
-                    for item in qa.stream(question, source, since, until, history=history, as_of=as_of):
+                    asked = qa.stream(
+                        question, source, since, until, history=history, as_of=as_of, k=k, mode=mode
+                    )
+                    for item in asked:
                         if isinstance(item, Answer):
                             yield sse("answer", item.to_dict())
                         else:
@@ -196,7 +209,15 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     @app.post("/api/ask")
     async def api_ask(request: Request, body: AskRequest) -> Any:
         return await answer_json(
-            request, body.question, body.source, body.since, body.until, body.turns(), as_of=body.as_of
+            request,
+            body.question,
+            body.source,
+            body.since,
+            body.until,
+            body.turns(),
+            as_of=body.as_of,
+            k=body.k,
+            mode=body.mode,
         )
 
     @app.post("/api/ask/stream")
@@ -212,6 +233,8 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
             body.turns(),
             stream=True,
             as_of=body.as_of,
+            k=body.k,
+            mode=body.mode,
         )
 
     @app.get("/api/ask")
@@ -236,10 +259,14 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     catalog = Catalog(desk.store, settings.show_paths)
     app.include_router(articles_router(catalog))
     app.include_router(uploads_router(desk, guards, catalog))
+    app.include_router(feeds_router(desk, guards))
     blocks = build_blocks(desk, guards, feedback, catalog)
     blocks.queue(
-        default_concurrency_limit=settings.concurrency, max_size=settings.concurrency + settings.queue
+        default_concurrency_limit=settings.chat_workers,
+        max_size=settings.concurrency + settings.queue,
+        status_update_rate=QUEUE_STATUS_SECONDS,
     )
+    skip_event_statistics(blocks._queue)
     upload_limit = upload_request_limit(settings, guards.credentials)
     if upload_limit:
         blocks.delete_cache = UPLOADS_KEPT  # uploads are removed an hour after they came
@@ -283,6 +310,19 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
     if settings.access_log:  # added last: the outermost, so it sees every answer, refusals included
         mounted.add_middleware(AccessLog)
     return mounted
+
+
+QUEUE_STATUS_SECONDS = 1.0
+"""How often visitors waiting in the chat's queue hear their place in it. Gradio's default ("auto") tells
+every waiting visitor again each time any question starts: with 40 waiting, 40 messages per question."""
+
+
+def skip_event_statistics(queue: Any) -> None:
+    """Gradio's queue keeps the last 10,000 events and, after every event, summarises them with pandas
+    for a monitoring dashboard this app never opens: 5 ms per event, 21 ms once 10,000 are kept
+    (measured), on the server's busiest path. Keep one record and never summarise."""
+    queue.ANALYTICS_MAX_EVENTS = 1
+    queue.ANAYLTICS_CACHE_FREQUENCY = sys.maxsize  # (sic) Gradio's spelling
 
 
 UPLOADS_KEPT = (600, 3600)

@@ -4,15 +4,19 @@ Every question goes through the app's guards: the per-client rate limit, then on
 concurrency slots (a busy service says so, politely, in the chat). The chat keeps the
 conversation: a follow-up ("What will he see there?") is rewritten to stand alone and the answer
 shows what was searched for; with a language model the answer streams in as it is written, and
-the checked answer with its sources replaces the streamed text.
+the checked answer replaces the streamed text. Its sources fill the panel beside the chat, not the
+message.
 """
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import gradio as gr
 
+from newsdesk.config import MAX_K
 from newsdesk.rag.llm.generate import final_of
+from newsdesk.rag.pipeline import AnswerMode
 from newsdesk.rag.types import Answer
 from newsdesk.text import first_unicode_problem, printable
 from newsdesk.ui.articles_tab import build_articles_tab
@@ -23,6 +27,11 @@ from newsdesk.ui.render import escape_untrusted, plain_messages, render_answer, 
 from newsdesk.ui.served import served_qa
 from newsdesk.ui.sources import EMPTY_PANEL, panel_html
 from newsdesk.wiring import Newsdesk
+
+STREAM_UPDATE_SECONDS = 0.1
+"""Least time between two updates of an answer in the chat: each update is a round through Gradio's
+queue (the whole conversation sent again and shown again), so a model's tokens come in batches about a
+tenth of a second apart, and an answer that is ready at once (extractive) is sent once."""
 
 EMPTY_INDEX = (
     "**No articles are indexed yet.** Add some on the server with `newsdesk index PATH` "
@@ -41,12 +50,15 @@ def guarded(
     client: str | None,
     history: Any = None,
     stream: bool = False,
+    k: Any = None,
+    mode: AnswerMode | None = None,
 ) -> Iterator[str | Answer]:
     """One question through the guards (input types, the client's rate limit, admission and a
     slot), then the read path: text deltas when ``stream``, then the ``Answer``.
 
     ``client`` is the asking address (None: not counted, e.g. a call from inside the process);
-    ``history`` the conversation so far as plain ``{"role", "content"}`` messages.
+    ``history`` the conversation so far as plain ``{"role", "content"}`` messages; ``source``,
+    ``since``, ``until``, ``k`` and ``mode`` reach the read path as ``/api/ask``'s fields do.
     """
     problem = api_input_problem(question, source, since, until) or first_unicode_problem(
         history, "The conversation"
@@ -64,6 +76,8 @@ def guarded(
                 "source": source or None,
                 "since": since or None,
                 "until": until or None,
+                "k": whole_number(k),
+                "mode": mode or None,
             }
             qa = served_qa(desk, guards)  # counted in the metrics; no server paths shown
             if stream:
@@ -74,9 +88,40 @@ def guarded(
         yield busy_answer(question, str(busy))
 
 
+def paced(
+    items: Iterable[str | Answer], seconds: float, clock: Callable[[], float] = time.monotonic
+) -> Iterator[str | Answer]:
+    """``items`` with their text deltas merged so that at most one is passed on per ``seconds`` (the
+    first once ``seconds`` have passed since the start), and the ``Answer`` at once: text that the
+    answer replaces within ``seconds`` is never sent."""
+    pending = ""
+    last = clock()
+    for item in items:
+        if isinstance(item, Answer):
+            pending = ""
+            yield item
+            continue
+        pending += item
+        if clock() - last >= seconds:
+            yield pending
+            pending, last = "", clock()
+    if pending:
+        yield pending
+
+
+def whole_number(value: Any) -> Any:
+    """A slider's number (``5.0``) as the whole number it is; None for no value; anything else as it
+    came (the read path says what is wrong with it)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def chat_messages(items: Iterator[str | Answer]) -> Iterator[str]:
-    """The assistant's message as it grows: the streamed text so far (made inert), then the answer
-    with its sources, which replaces it."""
+    """The assistant's message as it grows: the streamed text so far (made inert), then the checked
+    answer, which replaces it."""
     shown = ""
     for item in items:
         if isinstance(item, Answer):
@@ -107,13 +152,22 @@ def build_blocks(
     catalog = catalog or Catalog(desk.store, desk.settings.show_paths)
 
     def answer_for(
-        question: Any, source: Any, since: Any, until: Any, history: Any, request: gr.Request | None
+        question: Any,
+        source: Any,
+        since: Any,
+        until: Any,
+        history: Any,
+        request: gr.Request | None,
+        k: Any = None,
+        mode: Any = None,
     ) -> Answer:
         problem = api_input_problem(question, source, since, until, history)
         if problem is not None:
             return busy_answer(str(question)[:300], problem)
         client = client_of(request) if request is not None else None
-        return final_of(guarded(desk, guards, question, source, since, until, client, history))
+        return final_of(
+            guarded(desk, guards, question, source, since, until, client, history, k=k, mode=mode)
+        )
 
     def respond(
         message: str,
@@ -121,6 +175,8 @@ def build_blocks(
         sources: list[str] | None = None,
         since: str = "",
         until: str = "",
+        k: float | None = None,
+        mode: AnswerMode = "generated",
         answers: dict[int, Answer] | None = None,
         request: gr.Request | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], str, dict[int, Answer]]]:
@@ -138,9 +194,11 @@ def build_blocks(
             client,
             plain_messages(history),
             True,
+            k,
+            mode,
         )
         shown = ""
-        for item in items:
+        for item in paced(items, STREAM_UPDATE_SECONDS):
             if isinstance(item, Answer):
                 cited[len(before)] = item  # the panel shows its sources (``show_sources``)
                 content = render_answer(item)
@@ -168,11 +226,15 @@ def build_blocks(
         since: str = "",
         until: str = "",
         history: list[dict[str, str]] | None = None,
+        k: int | None = None,
+        mode: str | None = None,
         request: gr.Request | None = None,
     ) -> dict[str, Any]:
         """The ``ask --json`` contract; ``source``, ``since`` and ``until`` are optional filters;
-        ``history`` (``{"role", "content"}`` messages, oldest first) makes a follow-up stand alone."""
-        return answer_for(question or "", source, since or "", until or "", history, request).to_dict()
+        ``history`` (``{"role", "content"}`` messages, oldest first) makes a follow-up stand alone;
+        ``k`` passages per answer and ``mode`` (``extractive`` or ``generated``) as on ``/api/ask``."""
+        answer = answer_for(question or "", source, since or "", until or "", history, request, k, mode)
+        return answer.to_dict()
 
     def give_feedback(
         answers: dict[int, Answer] | None, comment: str, vote: gr.LikeData, request: gr.Request | None = None
@@ -242,30 +304,60 @@ def build_blocks(
                     )
                     thanks = gr.Markdown("", elem_id="newsdesk-feedback-status")
                 with gr.Column(scale=2, min_width=260):
+                    with gr.Accordion(
+                        "Filters and settings", open=False, elem_id="newsdesk-filters"
+                    ) as filters:
+                        sources = gr.Dropdown(
+                            choices=[],
+                            value=[],
+                            multiselect=True,
+                            # Checked by the read path, as /api/ask's ``source`` (any case; an outlet
+                            # that no article is from is said so); the choices come on page load.
+                            allow_custom_value=True,
+                            label="Outlets",
+                            info="Answer only from these outlets (none: all)",
+                            elem_id="newsdesk-sources",
+                        )
+                        with gr.Row():
+                            since = gr.Textbox(
+                                value="",
+                                label="Published from",
+                                placeholder="YYYY-MM-DD",
+                                elem_id="newsdesk-since",
+                            )
+                            until = gr.Textbox(
+                                value="",
+                                label="Published to",
+                                placeholder="YYYY-MM-DD",
+                                elem_id="newsdesk-until",
+                            )
+                        passages = gr.Slider(
+                            1,
+                            MAX_K,
+                            value=desk.settings.k,
+                            step=1,
+                            label="Passages per answer",
+                            elem_id="newsdesk-k",
+                        )
+                        mode = gr.Radio(
+                            [
+                                ("Written by the language model, checked", "generated"),
+                                ("Quoted", "extractive"),
+                            ],
+                            value="generated",
+                            label="Answer",
+                            visible=desk.settings.llm != "extractive",  # a choice only with a model
+                            elem_id="newsdesk-mode",
+                        )
                     gr.Markdown("### Sources")
                     panel = gr.HTML(EMPTY_PANEL, elem_id="newsdesk-panel")
-            with gr.Accordion("Filters", open=False), gr.Row():
-                sources = gr.Dropdown(
-                    choices=[],
-                    value=[],
-                    multiselect=True,
-                    label="Outlets",
-                    elem_id="newsdesk-sources",
-                    scale=2,
-                )
-                since = gr.Textbox(
-                    value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="newsdesk-since"
-                )
-                until = gr.Textbox(
-                    value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="newsdesk-until"
-                )
             examples = gr.Dataset(
                 components=[question], samples=[], label="Try", elem_id="newsdesk-examples", visible=False
             )
             empty = gr.Markdown(EMPTY_INDEX, visible=False, elem_id="newsdesk-empty")
         with gr.Tab("Articles", elem_id="newsdesk-tab-articles"):
             refresh_articles = build_articles_tab(desk, guards, catalog, feedback)
-        inputs = [question, chatbot, sources, since, until, answers]
+        inputs = [question, chatbot, sources, since, until, passages, mode, answers]
         outputs = [chatbot, question, answers]
         question.submit(respond, inputs, outputs, api_name="chat").then(
             show_sources, answers, panel, api_visibility="private"
@@ -276,6 +368,7 @@ def build_blocks(
         chatbot.select(select_sources, answers, panel, api_visibility="private")
         chatbot.like(give_feedback, [answers, comment], [comment, thanks], api_visibility="private")
         blocks.load(known_sources, None, sources, api_visibility="private")
+        filters.expand(known_sources, None, sources, api_visibility="private")  # outlets indexed since
         blocks.load(index_state, None, [examples, empty], api_visibility="private")
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private")
         blocks.load(*refresh_articles, api_visibility="private")

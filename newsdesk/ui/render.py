@@ -1,4 +1,4 @@
-"""How an answer is shown in the chat: article text made inert, our own markers and sources kept.
+"""How an answer is shown in the chat: article text made inert, our own markers kept.
 
 Article text is untrusted: everything taken from an article is escaped for HTML *and* Markdown
 before the chat renders it, so it can neither run as script nor pull an image from elsewhere.
@@ -14,7 +14,6 @@ from newsdesk.rag.types import Answer
 from newsdesk.reading.markers import ESCAPED_MARKER, MARKER
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$=:^])")
-_SAFE_URL = re.compile(r"^https?://[^\s<>()\"'`\\]+$")
 
 
 def escape_untrusted(text: str) -> str:
@@ -25,6 +24,7 @@ def escape_untrusted(text: str) -> str:
 SEARCHED_FOR = "*Searched for: "
 NOTE = "*Note: "
 SOURCES = "**Sources**"
+"""How chat messages of earlier versions listed their sources (a history sent back may hold it)."""
 
 
 def _with_markers(text: str) -> str:
@@ -39,38 +39,14 @@ def render_partial(text: str) -> str:
 
 def render_answer(answer: Answer) -> str:
     """The chat message: the question as searched (a rewritten follow-up), the answer with its
-    markers, a notice if any, then each cited source with its quote."""
+    ``[n]`` markers, and a notice if any. The sources are not repeated here: the sources panel beside
+    the chat shows each one (``newsdesk.ui.sources``), and a marker brings it into view."""
     body = _with_markers(answer.answer)
     if answer.standalone_question:
         body = f"{SEARCHED_FOR}{escape_untrusted(answer.standalone_question)}*\n\n{body}"
     if answer.notice:
         body = f"{body}\n\n{NOTE}{escape_untrusted(answer.notice)}*"
-    if not answer.citations:
-        return body
-    lines = [body, "", SOURCES, ""]
-    for c in answer.citations:
-        title = escape_untrusted(c.title or c.url or c.article_id)
-        meta = " · ".join(escape_untrusted(part) for part in (c.source, c.published) if part)
-        # A web link opens; anything else (a file's name, as visitors are shown it) is plain text.
-        link = (
-            f" — [link]({c.url})"
-            if _SAFE_URL.match(c.url)
-            else (f" — {escape_untrusted(c.url)}" if c.url else "")
-        )
-        lines.append(f"**[{c.n}]** {title}" + (f" ({meta})" if meta else "") + link)
-        if c.also_in:
-            others = ", ".join(
-                escape_untrusted(
-                    " ".join(
-                        part for part in (o.get("source") or o.get("url", ""), o.get("published", "")) if part
-                    )
-                )
-                for o in c.also_in
-            )
-            lines.append(f"Also reported by: {others}")
-        lines.append(f"> {escape_untrusted(c.quote)}")
-        lines.append("")
-    return "\n".join(lines).rstrip()
+    return body
 
 
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~>$=:^])")

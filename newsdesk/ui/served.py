@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from newsdesk.rag.pipeline import NewsdeskQA
+from newsdesk.rag.pipeline import AnswerMode, NewsdeskQA
 from newsdesk.rag.types import Answer
 from newsdesk.ui.guard import Guards
 from newsdesk.ui.observe import AppMetrics
@@ -32,9 +32,11 @@ class ServedQA:
         until: str | None = None,
         history: Any = None,
         as_of: str | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
     ) -> Answer:
         started = time.perf_counter()
-        answer = self.qa.ask(question, source, since, until, history=history, as_of=as_of)
+        answer = self.qa.ask(question, source, since, until, history=history, as_of=as_of, k=k, mode=mode)
         return self._served(answer, started)
 
     def stream(
@@ -45,9 +47,12 @@ class ServedQA:
         until: str | None = None,
         history: Any = None,
         as_of: str | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        for item in self.qa.stream(question, source, since, until, history=history, as_of=as_of):
+        asked = self.qa.stream(question, source, since, until, history=history, as_of=as_of, k=k, mode=mode)
+        for item in asked:
             yield self._served(item, started) if isinstance(item, Answer) else item
 
     def _served(self, answer: Answer, started: float) -> Answer:

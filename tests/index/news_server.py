@@ -8,7 +8,16 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from newsdesk.config import REPO_ROOT
 from tests.support import free_port
+
+PAGES = REPO_ROOT / "bench" / "pages"
+"""Real-looking news pages (menus, cookie banners, related stories) with their gold article text."""
+
+
+def page(name: str) -> str:
+    """The HTML of ``bench/pages/NAME.html``."""
+    return (PAGES / f"{name}.html").read_text(encoding="utf-8")
 
 
 @dataclass

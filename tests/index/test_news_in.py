@@ -7,36 +7,16 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from newsdesk.config import REPO_ROOT
-from tests.index.news_server import NewsServer, rss
+from tests.index.news_server import PAGES, NewsServer, rss
 from tests.support import run_newsdesk
 
-PAGES = REPO_ROOT / "bench" / "pages"
 HEADLINE = "Dock workers end 12-day strike at Port of Saltmere"
 BANNER_QUESTION = "How many advertising partners store cookies, and for how long?"
 RELATED_QUESTION = "Which ferry operator cancelled winter crossings to Holm Island?"
-
-
-@pytest.fixture
-def server() -> Iterator[NewsServer]:
-    with NewsServer() as running:
-        yield running
-
-
-@pytest.fixture
-def refused_listener() -> Iterator[socket.socket]:
-    """127.0.0.2: not in the allow-list, so a redirect there must be refused before connecting."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.2", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    yield sock
-    sock.close()
 
 
 def ask(question: str, db: Path, env: dict[str, str]) -> dict[str, object]:
@@ -47,17 +27,17 @@ def ask(question: str, db: Path, env: dict[str, str]) -> dict[str, object]:
 
 
 def test_a_feed_of_boilerplate_pages_is_indexed_by_url_and_answers_only_from_the_articles(
-    server: NewsServer, refused_listener: socket.socket, tmp_path: Path
+    news_server: NewsServer, refused_listener: socket.socket, tmp_path: Path
 ) -> None:
-    server.serve("/robots.txt", "User-agent: *\nDisallow: /members/\n", content_type="text/plain")
-    strike = server.serve("/business/saltmere-strike", (PAGES / "harbour-strike.html").read_text())
-    cup = server.serve("/sport/cup-final", (PAGES / "cup-final.html").read_text())
-    members = server.serve("/members/exclusive", "<p>paid</p>")
-    slow = server.serve("/slow", (PAGES / "chip-plant.html").read_text(), delay=3.0)
-    huge = server.serve("/huge", stream_bytes=20_000_000)
-    to_file = server.serve("/to-file", status=302, headers={"Location": "file:///etc/passwd"})
+    news_server.serve("/robots.txt", "User-agent: *\nDisallow: /members/\n", content_type="text/plain")
+    strike = news_server.serve("/business/saltmere-strike", (PAGES / "harbour-strike.html").read_text())
+    cup = news_server.serve("/sport/cup-final", (PAGES / "cup-final.html").read_text())
+    members = news_server.serve("/members/exclusive", "<p>paid</p>")
+    slow = news_server.serve("/slow", (PAGES / "chip-plant.html").read_text(), delay=3.0)
+    huge = news_server.serve("/huge", stream_bytes=20_000_000)
+    to_file = news_server.serve("/to-file", status=302, headers={"Location": "file:///etc/passwd"})
     refused_target = f"http://127.0.0.2:{refused_listener.getsockname()[1]}/internal"
-    to_refused = server.serve("/to-internal", status=302, headers={"Location": refused_target})
+    to_refused = news_server.serve("/to-internal", status=302, headers={"Location": refused_target})
     items = [
         {"title": "Strike ends", "link": strike, "pubDate": "Thu, 14 Mar 2024 07:45:00 +0000"},
         {"title": "Cup final", "link": cup},
@@ -66,7 +46,7 @@ def test_a_feed_of_boilerplate_pages_is_indexed_by_url_and_answers_only_from_the
             for n, link in enumerate([members, slow, huge, to_file, to_refused])
         ),
     ]
-    feed = server.serve("/rss.xml", rss("Coastal Wire", items), content_type="application/rss+xml")
+    feed = news_server.serve("/rss.xml", rss("Coastal Wire", items), content_type="application/rss+xml")
     db = tmp_path / "index"
     env = {
         "NEWSDESK_HOME": str(tmp_path / "home"),
@@ -84,7 +64,7 @@ def test_a_feed_of_boilerplate_pages_is_indexed_by_url_and_answers_only_from_the
     assert "added: https://www.coastalherald.example/news/2024/03/14/saltmere-dock-strike-ends" in out
     assert "added: https://sportsdaily.example/football/kestrel-town-northern-cup-final" in out
     own_text = "and the feed entry has no text of its own"
-    assert f"skipped: {members}: robots.txt of {server.url('')} disallows {members}, {own_text}" in out
+    assert f"skipped: {members}: robots.txt of {news_server.url('')} disallows {members}, {own_text}" in out
     assert f"skipped: {slow}: timed out after 1 s, {own_text}" in out
     assert f"skipped: {huge}: too large (over 500,000 bytes), {own_text}" in out
     assert (
@@ -99,7 +79,7 @@ def test_a_feed_of_boilerplate_pages_is_indexed_by_url_and_answers_only_from_the
     )
     with pytest.raises(BlockingIOError):
         refused_listener.accept()  # nothing ever connected to the refused address
-    assert server.requests_for("/members/exclusive") == 0
+    assert news_server.requests_for("/members/exclusive") == 0
     assert "added 2, updated 0, unchanged 0, duplicates 0 (0 new), skipped 5" in out[-1]
 
     answer = ask("Who is the chief executive of the port in Saltmere?", db, env)

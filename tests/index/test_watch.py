@@ -5,31 +5,29 @@ a real index)."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from newsdesk.config import REPO_ROOT, Settings
+from newsdesk.config import Settings
 from newsdesk.index.fetch import Fetcher
-from newsdesk.index.watch import FeedState, Watcher, state_path, watch_in_background, watched_feeds
+from newsdesk.index.watch import (
+    FeedState,
+    Refused,
+    Watcher,
+    add_url,
+    state_path,
+    watch_in_background,
+    watched_feeds,
+)
 from newsdesk.wiring import Newsdesk
-from tests.index.news_server import NewsServer, rss
+from tests.index.news_server import NewsServer, page, rss
 from tests.support import run_newsdesk
 
 EMBEDDED = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
-PAGES = REPO_ROOT / "bench" / "pages"
-
-
-def page(name: str) -> str:
-    return (PAGES / f"{name}.html").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def server() -> Iterator[NewsServer]:
-    with NewsServer() as running:
-        yield running
 
 
 def fetcher() -> Fetcher:
@@ -43,10 +41,10 @@ def watcher_for(desk: Newsdesk, feeds: list[str]) -> Watcher:
     return Watcher(feeds, desk.indexer, fetcher(), FeedState(state_path(desk.settings)))
 
 
-def serve_feed(server: NewsServer, items: list[tuple[str, str]], etag: str) -> str:
-    return server.serve(
+def serve_feed(news_server: NewsServer, items: list[tuple[str, str]], etag: str) -> str:
+    return news_server.serve(
         "/feed.xml",
-        rss("Wire", [{"title": title, "link": server.url(path), "guid": path} for title, path in items]),
+        rss("Wire", [{"title": title, "link": news_server.url(path), "guid": path} for title, path in items]),
         content_type="application/rss+xml",
         etag=etag,
     )
@@ -54,12 +52,12 @@ def serve_feed(server: NewsServer, items: list[tuple[str, str]], etag: str) -> s
 
 @EMBEDDED
 def test_only_new_entries_are_indexed_and_an_unchanged_feed_costs_one_304(
-    server: NewsServer, make_desk: Callable[..., Newsdesk]
+    news_server: NewsServer, make_desk: Callable[..., Newsdesk]
 ) -> None:
-    server.serve("/strike", page("harbour-strike"))
-    server.serve("/budget", page("council-budget"))
-    server.serve("/chips", page("chip-plant"))
-    feed = serve_feed(server, [("Strike", "/strike"), ("Budget", "/budget")], etag='"v1"')
+    news_server.serve("/strike", page("harbour-strike"))
+    news_server.serve("/budget", page("council-budget"))
+    news_server.serve("/chips", page("chip-plant"))
+    feed = serve_feed(news_server, [("Strike", "/strike"), ("Budget", "/budget")], etag='"v1"')
     desk = make_desk()
     watcher = watcher_for(desk, [feed])
 
@@ -69,27 +67,28 @@ def test_only_new_entries_are_indexed_and_an_unchanged_feed_costs_one_304(
 
     [second] = watcher.poll_round()
     assert (second.ok, second.result, second.report) == (True, "not modified", None)
-    assert server.seen[-1].path == "/feed.xml" and server.seen[-1].headers["if-none-match"] == '"v1"'
+    last = news_server.seen[-1]
+    assert last.path == "/feed.xml" and last.headers["if-none-match"] == '"v1"'
 
-    serve_feed(server, [("Chips", "/chips"), ("Strike", "/strike"), ("Budget", "/budget")], etag='"v2"')
-    before = {path: server.requests_for(path) for path in ("/strike", "/budget", "/chips")}
+    serve_feed(news_server, [("Chips", "/chips"), ("Strike", "/strike"), ("Budget", "/budget")], etag='"v2"')
+    before = {path: news_server.requests_for(path) for path in ("/strike", "/budget", "/chips")}
     [third] = watcher.poll_round()
     assert third.report is not None
     assert third.report.added == ["https://techledger.example/2024/05/09/norvale-semiconductor-layoffs/"]
     assert third.result.startswith("1 new or changed of 3 entries: added 1, updated 0")
-    assert server.requests_for("/chips") == before["/chips"] + 1
-    assert server.requests_for("/strike") == before["/strike"]  # old entries are not fetched again
-    assert server.requests_for("/budget") == before["/budget"]
+    assert news_server.requests_for("/chips") == before["/chips"] + 1
+    assert news_server.requests_for("/strike") == before["/strike"]  # old entries are not fetched again
+    assert news_server.requests_for("/budget") == before["/budget"]
     assert len(desk.store.articles()) == 3
 
 
 @EMBEDDED
 def test_a_failing_feed_is_reported_polled_again_and_does_not_stop_the_others(
-    server: NewsServer, make_desk: Callable[..., Newsdesk]
+    news_server: NewsServer, make_desk: Callable[..., Newsdesk]
 ) -> None:
-    server.serve("/cup", page("cup-final"))
-    good = server.serve("/good.xml", rss("Sport", [{"title": "Cup", "link": server.url("/cup")}]))
-    broken = server.url("/broken.xml")  # 404 for now
+    news_server.serve("/cup", page("cup-final"))
+    good = news_server.serve("/good.xml", rss("Sport", [{"title": "Cup", "link": news_server.url("/cup")}]))
+    broken = news_server.url("/broken.xml")  # 404 for now
     settings_feeds = f"{broken}, {good}"
     desk = make_desk(watch_feeds=settings_feeds)
     watcher = watcher_for(desk, desk.settings.watched_feeds)
@@ -99,8 +98,8 @@ def test_a_failing_feed_is_reported_polled_again_and_does_not_stop_the_others(
     assert (bad.ok, bad.result) == (False, "failed: HTTP 404")
     assert fine.ok and fine.report is not None and len(fine.report.added) == 1
 
-    server.serve("/fire", page("wildfire-evacuation"))
-    server.serve("/broken.xml", rss("Radio", [{"title": "Fire", "link": server.url("/fire")}]))
+    news_server.serve("/fire", page("wildfire-evacuation"))
+    news_server.serve("/broken.xml", rss("Radio", [{"title": "Fire", "link": news_server.url("/fire")}]))
     bad_again, fine_again = watcher.poll_round()
     assert bad_again.ok and bad_again.report is not None and len(bad_again.report.added) == 1
     assert fine_again.result.startswith("0 new or changed of 1 entries")
@@ -112,25 +111,27 @@ def test_a_failing_feed_is_reported_polled_again_and_does_not_stop_the_others(
 
 @EMBEDDED
 def test_an_entry_that_could_not_be_read_is_tried_again_next_round(
-    server: NewsServer, make_desk: Callable[..., Newsdesk]
+    news_server: NewsServer, make_desk: Callable[..., Newsdesk]
 ) -> None:
-    feed = serve_feed(server, [("Strike", "/strike")], etag='"v1"')  # /strike is 404 at first
+    feed = serve_feed(news_server, [("Strike", "/strike")], etag='"v1"')  # /strike is 404 at first
     desk = make_desk()
     watcher = watcher_for(desk, [feed])
     [first] = watcher.poll_round()
     assert first.ok and first.result.endswith("1 not read (tried again next round)")
     assert [str(p) for p in first.problems] == [
-        f"{server.url('/strike')}: HTTP 404, and the feed entry has no text of its own"
+        f"{news_server.url('/strike')}: HTTP 404, and the feed entry has no text of its own"
     ]
-    server.serve("/strike", page("harbour-strike"))
+    news_server.serve("/strike", page("harbour-strike"))
     [second] = watcher.poll_round()
-    assert "if-none-match" not in server.seen[-2].headers  # the feed was fetched in full again
+    assert "if-none-match" not in news_server.seen[-2].headers  # the feed was fetched in full again
     assert second.report is not None and len(second.report.added) == 1
 
 
-def test_newsdesk_watch_reports_each_round_and_stops_after_rounds(server: NewsServer, tmp_path: Path) -> None:
-    server.serve("/strike", page("harbour-strike"))
-    feed = serve_feed(server, [("Strike", "/strike")], etag='"v1"')
+def test_newsdesk_watch_reports_each_round_and_stops_after_rounds(
+    news_server: NewsServer, tmp_path: Path
+) -> None:
+    news_server.serve("/strike", page("harbour-strike"))
+    feed = serve_feed(news_server, [("Strike", "/strike")], etag='"v1"')
     env = {
         "NEWSDESK_FETCH_ALLOW": "127.0.0.1",
         "NEWSDESK_FETCH_HOST_INTERVAL": "0",
@@ -153,10 +154,10 @@ def test_newsdesk_watch_reports_each_round_and_stops_after_rounds(server: NewsSe
 
 
 def test_newsdesk_watch_exits_1_when_every_feed_failed_and_says_so(
-    server: NewsServer, tmp_path: Path
+    news_server: NewsServer, tmp_path: Path
 ) -> None:
     env = {"NEWSDESK_FETCH_ALLOW": "127.0.0.1", "NEWSDESK_FETCH_RETRIES": "0", "NEWSDESK_HOME": f"{tmp_path}"}
-    missing = server.url("/missing.xml")
+    missing = news_server.url("/missing.xml")
     done = run_newsdesk("watch", missing, "--rounds", "1", "--db", f"{tmp_path}/index", env=env)
     assert done.returncode == 1, done.stderr
     assert f"round 1: {missing}: failed: HTTP 404" in done.stdout.splitlines()
@@ -165,10 +166,10 @@ def test_newsdesk_watch_exits_1_when_every_feed_failed_and_says_so(
 
 @EMBEDDED
 def test_the_apps_background_watcher_indexes_on_its_own_thread_and_stops_when_told(
-    server: NewsServer, make_desk: Callable[..., Newsdesk]
+    news_server: NewsServer, make_desk: Callable[..., Newsdesk]
 ) -> None:
-    server.serve("/cup", page("cup-final"))
-    feed = server.serve("/feed.xml", rss("Sport", [{"title": "Cup", "link": server.url("/cup")}]))
+    news_server.serve("/cup", page("cup-final"))
+    feed = news_server.serve("/feed.xml", rss("Sport", [{"title": "Cup", "link": news_server.url("/cup")}]))
     desk = make_desk(watch_feeds=feed, watch_every="1h")
     lines: list[str] = []
     stop = watch_in_background(
@@ -186,3 +187,99 @@ def test_the_apps_background_watcher_indexes_on_its_own_thread_and_stops_when_to
     assert [a.metadata["title"] for a in desk.store.articles()] == [
         "Kestrel Town win first Northern Cup with late header"
     ]
+
+
+@EMBEDDED
+def test_a_feed_added_from_the_app_is_indexed_now_then_polled_by_a_watcher_that_follows_the_app(
+    news_server: NewsServer, make_desk: Callable[..., Newsdesk]
+) -> None:
+    news_server.serve("/strike", page("harbour-strike"))
+    feed = serve_feed(news_server, [("Strike", "/strike")], etag='"v1"')
+    desk = make_desk()
+
+    added = add_url(f" {feed} ", watcher_for(desk, []))
+
+    assert (added.kind, added.followed, added.newly_followed) == ("feed", True, True)
+    assert added.result.startswith("1 new or changed of 1 entries: added 1")
+    assert len(added.report.added) == 1 and added.problems == []
+    [status] = watched_feeds(desk.settings)
+    assert (status.url, status.origin, status.ok) == (feed, "app", True) and status.last_poll is not None
+    assert watcher_for(desk, []).round_feeds() == []  # a plain watcher polls only its own feeds
+    follower = Watcher([], desk.indexer, fetcher(), FeedState(state_path(desk.settings)), followed=True)
+    [polled] = follower.poll_round()
+    assert (polled.url, polled.result) == (feed, "not modified")  # the validators of the first fetch
+    again = add_url(feed, watcher_for(desk, []))
+    assert (again.followed, again.newly_followed) == (True, False)
+
+
+@EMBEDDED
+def test_a_page_added_from_the_app_is_indexed_and_not_followed(
+    news_server: NewsServer, make_desk: Callable[..., Newsdesk]
+) -> None:
+    url = news_server.serve("/cup", page("cup-final"))
+    desk = make_desk()
+
+    added = add_url(url, watcher_for(desk, []))
+
+    assert (added.kind, added.followed) == ("page", False)
+    assert added.report.added == ["https://sportsdaily.example/football/kestrel-town-northern-cup-final"]
+    assert watched_feeds(desk.settings) == []
+
+
+@EMBEDDED
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("file:///etc/passwd", "redirect to file:///etc/passwd refused: only http and https URLs"),
+        ("refused", "127.0.0.2 is a loopback"),
+        ("/missing", "HTTP 404"),
+        ("/empty", "no article text"),
+    ],
+    ids=["file", "address", "missing", "no-article"],
+)
+def test_a_refused_url_says_why_and_changes_nothing(
+    news_server: NewsServer,
+    refused_listener: socket.socket,
+    make_desk: Callable[..., Newsdesk],
+    target: str,
+    says: str,
+) -> None:
+    news_server.serve("/empty", "<html><body><nav>Home</nav></body></html>")
+    if target == "refused":
+        target = f"http://127.0.0.2:{refused_listener.getsockname()[1]}/feed.xml"
+    elif target.startswith("/"):
+        target = news_server.url(target)
+    url = news_server.serve("/go", status=302, headers={"Location": target})
+    desk = make_desk()
+
+    with pytest.raises(Refused) as refused:
+        add_url(url, watcher_for(desk, []))
+
+    assert says in str(refused.value)
+    with pytest.raises(BlockingIOError):
+        refused_listener.accept()  # nothing connected to the refused address
+    assert watched_feeds(desk.settings) == [] and not desk.store.exists()
+    with pytest.raises(Refused, match="http:// or https://"):
+        add_url("/etc/passwd", watcher_for(desk, []))
+
+
+def test_newsdesk_watch_without_feeds_polls_those_added_in_the_app(
+    news_server: NewsServer, tmp_path: Path
+) -> None:
+    env = {
+        "NEWSDESK_FETCH_ALLOW": "127.0.0.1",
+        "NEWSDESK_FETCH_HOST_INTERVAL": "0",
+        "NEWSDESK_HOME": f"{tmp_path}",
+    }
+    db = f"{tmp_path}/index"
+    nothing = run_newsdesk("watch", "--rounds", "1", "--db", db, env=env)
+    assert nothing.returncode == 2
+    assert "set NEWSDESK_WATCH_FEEDS, or add a feed in the app's Articles tab" in nothing.stderr
+    news_server.serve("/strike", page("harbour-strike"))
+    feed = serve_feed(news_server, [("Strike", "/strike")], etag='"v1"')
+    FeedState(state_path(Settings(db=db, home=tmp_path))).follow(feed)  # type: ignore[arg-type]
+
+    done = run_newsdesk("watch", "--rounds", "1", "--db", db, env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert f"round 1: {feed}: 1 new or changed of 1 entries: added 1" in done.stdout

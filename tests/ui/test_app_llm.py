@@ -52,4 +52,4 @@ def test_a_follow_up_in_the_chat_shows_what_was_searched_for(llm_server: str) ->
     content = history[-1]["content"]
     text = content if isinstance(content, str) else content[0]["text"]
     assert text.startswith("*Searched for: ") and "Shoigu" in text.split("\n", 1)[0]
-    assert "Su\\-57" in text and "**Sources**" in text
+    assert "Su\\-57" in text and "Sources" not in text  # the panel shows them

@@ -196,15 +196,14 @@ def test_typed_question_gets_a_cited_answer_with_its_sources(chat: ChatPage) -> 
     text = flat(answer.inner_text())
     assert "Shoigu" in text
     assert "[1]" in text
-    body, _, sources = text.partition("Sources")
-    assert sources, f"no Sources section in {text!r}"
-    assert "[1]" in body and "[1]" in sources
-    quotes = [flat(q) for q in answer.locator("blockquote").all_inner_texts()]
-    assert quotes, f"no quote under Sources in {text!r}"
+    assert "Sources" not in text and answer.locator("blockquote").count() == 0  # the panel shows them
+    panel = sources_shown(chat, "Shoigu")
+    quotes = [flat(q) for q in panel.locator(".nd-passage mark.nd-quote").all_inner_texts()]
+    assert quotes, f"no quote in the sources panel: {panel.inner_text()!r}"
     seed_text = flat(SEED_ARTICLE.read_text(encoding="utf-8"))
     for quote in quotes:
         assert quote in seed_text, f"quote is not verbatim from the article: {quote!r}"
-        assert quote in body, f"quote is not the cited answer sentence: {quote!r}"
+        assert quote in text, f"quote is not the cited answer sentence: {quote!r}"
     assert any("Shoigu" in quote for quote in quotes)
     assert question in flat(chat.page.locator(CHAT).inner_text())
     chat.page.screenshot(path="/tmp/newsdesk-ui.png", full_page=True)
@@ -214,10 +213,10 @@ def test_article_text_is_shown_as_text_and_never_runs(chat: ChatPage) -> None:
     answer = chat.ask(HOSTILE_QUESTION)
     chat.page.wait_for_timeout(1000)  # give an injected handler or image every chance to fire
 
-    quotes = [flat(q) for q in answer.locator("blockquote").all_inner_texts()]
-    assert any("Zorblat" in q for q in quotes), f"fixture no longer cited: {quotes}"
+    text = flat(answer.inner_text())
+    assert "Zorblat" in text, f"fixture no longer answers: {text}"
     for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD, MARKDOWN_IMAGE_PAYLOAD):
-        assert any(payload in q for q in quotes), f"{payload!r} should be shown literally, quotes: {quotes}"
+        assert payload in text, f"{payload!r} should be shown literally in the answer: {text}"
     assert chat.page.evaluate("typeof window.__pwned") == "undefined"
     assert answer.locator("script, img").count() == 0
     injected = chat.page.locator(f"{CHAT} script, {CHAT} img[src='x'], {CHAT} img[src*='203.0.113.9']")

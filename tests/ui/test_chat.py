@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from newsdesk.config import Settings
 from newsdesk.index.embed import Embedder
-from newsdesk.rag.llm.generate import GenerativeAnswerer
+from newsdesk.rag.llm.generate import GenerativeAnswerer, final_of
 from newsdesk.rag.types import Answer, Citation
-from newsdesk.ui.chat import chat_messages, guarded
+from newsdesk.ui.chat import build_blocks, chat_messages, guarded, paced
 from newsdesk.ui.guard import Guards
 from newsdesk.ui.render import plain_messages, render_answer
 from newsdesk.wiring import Newsdesk
@@ -40,7 +41,7 @@ def with_model(desk: Newsdesk, reply: str, embedder: Embedder) -> Newsdesk:
     return desk
 
 
-def test_a_streamed_answer_never_shows_a_partial_or_invalid_marker_and_ends_with_sources(
+def test_a_streamed_answer_never_shows_a_partial_or_invalid_marker(
     desk: Newsdesk, embedder: Embedder
 ) -> None:
     documents = desk.qa.retriever.invoke(ZHUHAI)
@@ -63,13 +64,13 @@ def test_a_streamed_answer_never_shows_a_partial_or_invalid_marker_and_ends_with
         assert set(re.findall(r"\*\*\[(\d+)\]\*\*", shown)) <= {"1"}
         assert "<img" not in shown and "Sources" not in shown
     final = messages[-1]
-    assert final.startswith("Russia will display the Su\\-57\\. **[1]**") and "**Sources**" in final
+    assert final.startswith("Russia will display the Su\\-57\\. **[1]**") and "Sources" not in final
     assert "<img" not in final and guards.gate.stats()["asking"] == 0
 
 
 def test_a_follow_up_shows_what_was_searched_for(desk: Newsdesk) -> None:
     guards = Guards.from_settings(desk.settings)
-    first = render_answer(desk.qa.ask(FIRST))
+    first = render_answer(desk.qa.ask(FIRST)) + "\n\n**Sources**\n\n**[1]** A headline"  # an older message
     chat = [
         {"role": "user", "content": FIRST},
         {"role": "assistant", "content": [{"type": "text", "text": first}]},
@@ -82,9 +83,9 @@ def test_a_follow_up_shows_what_was_searched_for(desk: Newsdesk) -> None:
     *streamed, shown = chat_messages(
         guarded(desk, guards, "What will he see in Zhuhai?", None, "", "", "c", history, True)
     )
-    assert len(streamed) == 1 and "Sources" not in streamed[0]  # the whole answer at once, then its sources
+    assert len(streamed) == 1  # the whole answer at once, then the checked answer
     assert shown.startswith("*Searched for: What will Shoigu see in Zhuhai?*\n\n")
-    assert "Su\\-57" in shown and "**Sources**" in shown
+    assert "Su\\-57" in shown and "Sources" not in shown  # the panel shows them
     again = plain_messages([*chat, {"role": "user", "content": "x"}, {"role": "assistant", "content": shown}])
     assert not again[3]["content"].startswith("*Searched") and "Su-57" in again[3]["content"]
 
@@ -112,3 +113,40 @@ def test_a_notice_is_shown_as_a_note_and_escaped() -> None:
         in shown
     )
     assert plain_messages([{"role": "assistant", "content": shown}])[0]["content"] == "Quote [1]"
+
+
+def test_the_extractive_mode_answers_without_asking_the_model(desk: Newsdesk, embedder: Embedder) -> None:
+    guards = Guards.from_settings(desk.settings)
+    try:
+        with_model(desk, "Russia will display the Su-57 [1].", embedder)
+        generated = final_of(guarded(desk, guards, ZHUHAI, None, "", "", None, stream=True))
+        quoted = final_of(guarded(desk, guards, ZHUHAI, None, "", "", None, stream=True, mode="extractive"))
+    finally:
+        desk.qa.generator = None
+    assert generated.generator == "custom"  # the scripted model
+    assert quoted.generator == "extractive" and "Su-57" in quoted.answer and not quoted.abstained
+
+
+@pytest.mark.parametrize("llm", ["extractive", "openai"])
+def test_the_answer_mode_is_offered_only_with_a_language_model(
+    tmp_path: Path, embedder: Embedder, llm: str
+) -> None:
+    settings = Settings(db=tmp_path / "index", llm=llm, llm_base_url="http://127.0.0.1:9/v1")  # type: ignore[arg-type]
+    blocks = build_blocks(Newsdesk(settings, embedder=embedder), Guards.from_settings(settings))
+    [mode] = [b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "newsdesk-mode"]
+    assert mode.visible is (llm != "extractive")
+
+
+def test_streamed_text_is_sent_at_most_once_per_interval_and_the_answer_at_once() -> None:
+    now = [0.0]
+    answer = Answer("q", "Done [1]", False)
+
+    def script() -> Iterator[str | Answer]:
+        for step, delta in ((0.03, "A"), (0.05, "B"), (0.12, "C"), (0.15, "D"), (0.26, "E"), (0.27, "F")):
+            now[0] = step
+            yield delta
+        yield answer
+
+    assert list(paced(script(), 0.1, lambda: now[0])) == ["ABC", "DE", answer]  # "F": replaced at once
+    assert list(paced(iter(["whole answer", answer]), 0.1, lambda: 0.0)) == [answer]  # extractive: once
+    assert list(paced(iter(["cut", "short"]), 0.1, lambda: 0.0)) == ["cutshort"]  # no answer: text kept
