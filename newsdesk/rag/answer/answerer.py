@@ -153,7 +153,7 @@ class ExtractiveAnswerer:
         else:
             abstain.keep_answers_about_the_asked(reading)
         if q.answer_type in NAME_TYPES:
-            reading.groups = rank.rank_groups(q, reading.groups, self.model.candidate_weights)
+            reading.groups = rank.rank_groups(q, reading.groups, self.model.candidate_weights, passages)
         return reading
 
     # ----------------------------------------------------------------- answering

@@ -29,10 +29,11 @@ import math
 from collections.abc import Sequence
 
 from newsdesk.rag.answer.abstain import relation_terms
-from newsdesk.rag.answer.candidates import Sentence, Span
+from newsdesk.rag.answer.candidates import Passage, Sentence, Span
 from newsdesk.rag.answer.kinds import ENTITY_KINDS
 from newsdesk.rag.answer.question import Question
 from newsdesk.rag.answer.spans import Group, described_as, describes
+from newsdesk.text import stems
 
 FEATURES = (
     "bias",
@@ -149,15 +150,45 @@ def chances(weights: dict[str, float], features: Sequence[dict[str, float]]) -> 
     return [v / total for v in e]
 
 
-def rank_groups(q: Question, groups: list[Group], weights: dict[str, float] | None) -> list[Group]:
+def names_held(q: Question, passages: Sequence[Passage]) -> float:
+    """The largest share of the question's names that one of the passages holds (in its text or
+    headline): "the mayor of Columbus" is named in a story that speaks of Columbus."""
+    if not q.names:
+        return 1.0
+    return max(
+        (len(q.names & (stems(p.doc.page_content) | stems(p.title))) / len(q.names) for p in passages),
+        default=0.0,
+    )
+
+
+def rank_groups(
+    q: Question, groups: list[Group], weights: dict[str, float] | None, passages: Sequence[Passage] = ()
+) -> list[Group]:
     """The groups ordered by the fitted chance that each is the answer (the hand-set order without
-    weights, the first then given chance 1)."""
+    weights, the first then given chance 1).
+
+    With weights, a group competes only if one of its articles holds as many of the question's names
+    as the best of ``passages`` does (``names_held``): a mayor named in another city's story is not
+    this city's mayor, however well the sentence reads."""
+    if weights and passages:
+        most = names_held(q, passages)
+        groups = [g for g in groups if names_held(q, [s.sentence.passage for s in g.spans]) >= most]
     if not groups:
         return groups
     if not weights:
         for i, g in enumerate(groups):
             g.chance = 1.0 if i == 0 else 0.0
         return groups
-    for g, chance in zip(groups, chances(weights, features_of(q, groups)), strict=True):
+    features = features_of(q, groups)
+    for g, chance in zip(groups, chances(weights, features), strict=True):
         g.chance = chance
-    return sorted(groups, key=lambda g: g.chance, reverse=True)
+    ordered = sorted(groups, key=lambda g: g.chance, reverse=True)
+    # In the winner's own sentence, a name the article calls a thing of the asked kind ("Zepbound,
+    # the weight-loss drug, made by Eli Lilly") answers "which weight-loss drug" before the others.
+    said = {id(s.sentence) for s in ordered[0].spans}
+    for g, f in zip(groups, features, strict=True):
+        if f["described"] and g is not ordered[0] and any(id(s.sentence) in said for s in g.spans):
+            ordered.remove(g)
+            ordered.insert(0, g)
+            break
+    return ordered
