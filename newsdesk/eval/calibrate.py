@@ -35,15 +35,20 @@ from typing import Any
 
 import numpy as np
 
+from newsdesk.config import Settings
 from newsdesk.eval.dump import documents_of, dump_retrieval, load_dump
 from newsdesk.eval.metrics import Metrics, contains_answer, metrics_from_records, yes_no_gold
 from newsdesk.eval.records import PredictionRecord, citation_record, load_eval_articles
+from newsdesk.rag.answer import rank
 from newsdesk.rag.answer.abstain import FEATURES as ABSTAIN_FEATURES
 from newsdesk.rag.answer.answerer import ExtractiveAnswerer
 from newsdesk.rag.answer.model import DEFAULT_PATH, ReaderModel
+from newsdesk.rag.answer.question import NAME_TYPES
 from newsdesk.rag.answer.spans import SENTENCE_FEATURES
 from newsdesk.rag.types import Answer
 from newsdesk.rag.verify import reconcile
+
+CANDIDATE_FEATURES = tuple(name for name in rank.FEATURES if name != "bias")
 
 
 @dataclass
@@ -78,8 +83,36 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int 
     return np.r_[w[0] - float((w[1:] * mean / scale).sum()), w[1:] / scale]
 
 
+def fit_softmax(questions: Sequence[tuple[np.ndarray, np.ndarray]], l2: float = 1.0) -> np.ndarray:
+    """Weights of a conditional logit: P(candidate i of a question) = softmax(x_i @ w) over that
+    question's candidates, fitted to the share of its right candidates (``questions``: one (x, y) per
+    question, y > 0 on the right ones). No bias (it cancels). Features are standardised while fitting,
+    so one ``l2`` suits them all; the returned weights apply to the raw features."""
+    from scipy.optimize import minimize
+
+    every = np.vstack([x for x, _ in questions])
+    mean, scale = every.mean(axis=0), every.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    data = [((x - mean) / scale, y / y.sum()) for x, y in questions if y.sum() > 0]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = 0.5 * l2 * float(w @ w), l2 * w
+        for z, target in data:
+            v = z @ w
+            log_p = v - v.max()
+            log_p -= np.log(np.exp(log_p).sum())
+            value -= float(target @ log_p)
+            gradient = gradient - z.T @ (target - np.exp(log_p))
+        return value, gradient
+
+    w = minimize(loss, np.zeros(every.shape[1]), jac=True, method="L-BFGS-B").x
+    return np.asarray(w / scale)
+
+
 def article_groups(items: Sequence[Item]) -> None:
-    """Set ``item.group``: questions whose gold articles overlap share a group (union-find)."""
+    """Set ``item.group``: questions whose gold articles overlap share a group (union-find); a question
+    with a ``date`` (a weekly news quiz's) is grouped by its week instead, so a fold never holds
+    another question about the same week's news as its training questions."""
     parent: dict[str, str] = {}
 
     def find(a: str) -> str:
@@ -97,6 +130,8 @@ def article_groups(items: Sequence[Item]) -> None:
         item.group = urls[0]
     for item in items:
         item.group = find(item.group)
+        if item.row.get("date"):
+            item.group = f"week:{item.row['date']}"  # one week of news, whichever set asks
 
 
 def folds_of(items: Sequence[Item], folds: int, seed: int = 0) -> np.ndarray:
@@ -129,6 +164,39 @@ def fit_sentences(answerer: ExtractiveAnswerer, items: Sequence[Item], l2: float
             ys.append(float(label))
     w = fit_logistic(np.array(xs), np.array(ys), l2)
     return {name: round(float(v), 4) for name, v in zip(SENTENCE_FEATURES, w, strict=True)}
+
+
+def candidate_rows(
+    answerer: ExtractiveAnswerer, items: Sequence[Item]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One (features, is right) pair of arrays per answerable question with several answer groups,
+    read by ``answerer`` (whose own candidate weights do not change the features)."""
+    out = []
+    for item in items:
+        row = item.row
+        if not row.get("answerable", True) or yes_no_gold(row.get("answers", [])):
+            continue
+        reading = answerer.read(_question(item), documents_of(row))
+        if len(reading.groups) < 2 or reading.question.answer_type not in NAME_TYPES:
+            continue
+        groups = sorted(reading.groups, key=lambda g: g.score, reverse=True)  # the hand-set order
+        answers = row["answers"]
+        right = [
+            contains_answer(g.key, answers) or any(contains_answer(s.text, answers) for s in g.spans)
+            for g in groups
+        ]
+        if not any(right):
+            continue
+        features = rank.features_of(reading.question, groups)
+        x = np.array([[f[name] for name in CANDIDATE_FEATURES] for f in features])
+        out.append((x, np.array([float(r) for r in right])))
+    return out
+
+
+def fit_candidates(answerer: ExtractiveAnswerer, items: Sequence[Item], l2: float) -> dict[str, float]:
+    """The candidate ranker's weights, fitted on ``items``' name questions."""
+    w = fit_softmax(candidate_rows(answerer, items), l2)
+    return {name: round(float(v), 4) for name, v in zip(CANDIDATE_FEATURES, w, strict=True)}
 
 
 def fit_support(answerer: ExtractiveAnswerer, items: Sequence[Item]) -> float:
@@ -186,19 +254,33 @@ def pick_threshold(p: np.ndarray, answerable: np.ndarray, target_precision: floa
     return round(best[0], 4) if best else 0.0
 
 
-def fit(items: Sequence[Item], l2: float, target_precision: float, sentences: bool = False) -> ReaderModel:
-    """The yes/no threshold and the abstention model on ``items`` (and the sentence ranker if asked)."""
+def fit(
+    items: Sequence[Item],
+    l2: float,
+    target_precision: float,
+    sentences: bool = False,
+    candidates: bool = False,
+) -> ReaderModel:
+    """The yes/no threshold and the abstention model on ``items`` (and the sentence and candidate
+    rankers if asked)."""
     model = ReaderModel()
     answerer = ExtractiveAnswerer(model=model)
     if sentences:
         model.sentence_weights = fit_sentences(answerer, items, l2)
+    if candidates:
+        model.candidate_weights = fit_candidates(answerer, items, l2)
     model.support_threshold = fit_support(answerer, items)
     model.abstain_weights, model.threshold = fit_abstain(answerer, items, l2, target_precision)
     return model
 
 
 def cross_validate(
-    items: Sequence[Item], folds: int, l2: float, target_precision: float, sentences: bool = False
+    items: Sequence[Item],
+    folds: int,
+    l2: float,
+    target_precision: float,
+    sentences: bool = False,
+    candidates: bool = False,
 ) -> tuple[list[tuple[Item, Answer]], list[ReaderModel]]:
     """Held-out answers of every item, each from a model fitted on the other folds."""
     fold = folds_of(items, folds)
@@ -207,7 +289,7 @@ def cross_validate(
     for k in range(folds):
         train = [i for i, f in zip(items, fold, strict=True) if f != k]
         test = [i for i, f in zip(items, fold, strict=True) if f == k]
-        model = fit(train, l2, target_precision, sentences)
+        model = fit(train, l2, target_precision, sentences, candidates)
         models.append(model)
         answerer = ExtractiveAnswerer(model=model)
         out += [(i, answerer.answer(_question(i), documents_of(i.row))) for i in test]
@@ -268,6 +350,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target-precision", type=float, default=0.85)
     parser.add_argument("--no-cv", action="store_true")
     parser.add_argument("--fit-sentences", action="store_true", help="also fit the sentence ranker")
+    parser.add_argument("--fit-candidates", action="store_true", help="also fit the candidate ranker")
+    parser.add_argument(
+        "--indexes",
+        type=Path,
+        help="folder holding an index per set (DIR/<set name>), kept between runs; default: fresh ones",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="newsdesk-calibrate-") as scratch:
         folder = args.dumps or Path(scratch)
@@ -275,12 +363,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for data_dir in args.sets:
             path = folder / f"{data_dir.name}.jsonl"
             if not path.exists():
-                dump_retrieval(data_dir, path)
+                settings = Settings(db=args.indexes / data_dir.name) if args.indexes else None
+                dump_retrieval(data_dir, path, settings)
             items += [Item(data_dir.name, row) for row in load_dump(path)]
     article_groups(items)
     report: dict[str, Any] = {}
     if not args.no_cv:
-        held, models = cross_validate(items, args.folds, args.l2, args.target_precision, args.fit_sentences)
+        held, models = cross_validate(
+            items, args.folds, args.l2, args.target_precision, args.fit_sentences, args.fit_candidates
+        )
         for data_dir in args.sets:
             articles = load_eval_articles(data_dir)
             mine = [(i, a) for i, a in held if i.set == data_dir.name]
@@ -307,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "support:",
             [m.support_threshold for m in models],
         )
-    model = fit(items, args.l2, args.target_precision, args.fit_sentences)
+    model = fit(items, args.l2, args.target_precision, args.fit_sentences, args.fit_candidates)
     model.meta = {
         "fitted_on": [p.name for p in args.sets],
         "questions": len(items),
@@ -319,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.save(args.out)
     print(f"wrote {args.out}: threshold {model.threshold}, support threshold {model.support_threshold}")
     print("sentence weights:", json.dumps(model.sentence_weights) if model.sentence_weights else "hand-set")
+    fitted = model.candidate_weights
+    print("candidate weights:", json.dumps(fitted) if fitted else "hand-set")
     print(json.dumps(model.abstain_weights))
     return 0
 

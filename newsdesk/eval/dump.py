@@ -16,25 +16,32 @@ from newsdesk.eval.records import load_eval_articles, load_questions
 
 
 def dump_retrieval(data_dir: Path, out: Path, settings: Settings | None = None) -> Path:
-    """Index ``data_dir``'s articles into a fresh index, retrieve for every question, write ``out``.
+    """Index ``data_dir``'s articles, retrieve for every question (from the question's ``date`` when
+    it has one, as ``newsdesk eval`` does), write ``out``.
 
-    Each line: the question's fields (id, question, answers, answerable, type, gold_urls) and the
-    retrieved ``documents`` (page_content and metadata), as the answer step receives them.
+    The index is a fresh temporary one unless ``settings.db`` names one (kept between runs: indexing
+    a large set takes long, and an unchanged article is not indexed twice).
+
+    Each line: the question's fields (id, question, answers, answerable, type, gold_urls, date) and
+    the retrieved ``documents`` (page_content and metadata), as the answer step receives them.
     """
     from newsdesk.wiring import Newsdesk
 
     with tempfile.TemporaryDirectory(prefix="newsdesk-dump-") as tmp:
         base = settings or Settings()
-        desk = Newsdesk(base.model_copy(update={"db": Path(tmp) / "index", "home": Path(tmp) / "home"}))
+        if base.db is None:
+            base = base.model_copy(update={"db": Path(tmp) / "index", "home": Path(tmp) / "home"})
+        desk = Newsdesk(base)
         desk.indexer.index_articles(load_eval_articles(data_dir))
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as lines:
             for question in load_questions(data_dir):
                 text = str(question["question"]).strip()
-                documents = desk.qa.retriever.invoke(text) if text else []
+                as_of = str(question.get("date") or "") or None
+                documents = desk.qa.retriever.invoke(text, None, as_of=as_of) if text else []
                 row = {
                     key: question.get(key)
-                    for key in ("id", "question", "answers", "answerable", "type", "gold_urls")
+                    for key in ("id", "question", "answers", "answerable", "type", "gold_urls", "date")
                 }
                 row["documents"] = [
                     {"page_content": d.page_content, "metadata": d.metadata} for d in documents

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from newsdesk.eval.calibrate import Item, article_groups, fit_logistic, folds_of, pick_threshold
+from newsdesk.eval.calibrate import Item, article_groups, fit_logistic, fit_softmax, folds_of, pick_threshold
 
 
 def test_the_logistic_fit_separates_and_the_threshold_meets_the_precision_target() -> None:
@@ -33,3 +33,32 @@ def test_questions_sharing_a_gold_article_fall_in_one_fold() -> None:
     assert items[0].group == items[1].group != items[2].group
     folds = folds_of(items, 2)
     assert folds[0] == folds[1]
+
+
+def test_the_softmax_fit_learns_which_feature_marks_the_right_candidate() -> None:
+    # Each question: five candidates; the right one has the higher first feature (noisy), the second
+    # feature is noise. The fitted weights must rank by the first and ignore the second.
+    rng = np.random.default_rng(1)
+    questions = []
+    for _ in range(200):
+        x = rng.normal(0.0, 1.0, (5, 2))
+        right = int(rng.integers(5))
+        x[right, 0] += 2.0
+        y = np.zeros(5)
+        y[right] = 1.0
+        questions.append((x, y))
+    w = fit_softmax(questions, l2=1.0)
+    assert w[0] > 1.0 > abs(w[1]) * 3
+    hits = sum(int(np.argmax(x @ w)) == int(np.argmax(y)) for x, y in questions)
+    assert hits / len(questions) > 0.6
+
+
+def test_questions_with_a_quiz_date_are_folded_by_week() -> None:
+    rows = [
+        {"id": "1", "gold_urls": ["a"], "date": "2024-01-05"},
+        {"id": "2", "gold_urls": ["b"], "date": "2024-01-05"},
+        {"id": "3", "gold_urls": ["a"], "date": "2024-01-12"},
+    ]
+    items = [Item("quiz", row) for row in rows]
+    article_groups(items)
+    assert items[0].group == items[1].group != items[2].group

@@ -24,7 +24,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from newsdesk.rag.answer import abstain, yesno
+from newsdesk.rag.answer import abstain, rank, yesno
 from newsdesk.rag.answer.candidates import (
     Sentence,
     Span,
@@ -152,6 +152,8 @@ class ExtractiveAnswerer:
             reading.probability = min(reading.probability, 0.0)
         else:
             abstain.keep_answers_about_the_asked(reading)
+        if q.answer_type in NAME_TYPES:
+            reading.groups = rank.rank_groups(q, reading.groups, self.model.candidate_weights, passages)
         return reading
 
     # ----------------------------------------------------------------- answering
@@ -243,7 +245,10 @@ class ExtractiveAnswerer:
         # sentence sets the bar that a one-fact answer's sentence must come near.
         top = next((s for s in reading.ranked if not s.heading), reading.ranked[0])
         max_words = MAX_LEAD_WORDS
-        if len(q.terms) < COMPOUND_TERMS:
+        if self.model.candidate_weights and q.answer_type in NAME_TYPES:
+            # The fitted ranker has read every group's mentions (``rank``): its first group leads.
+            max_words = MAX_UNTYPED_LEAD_WORDS
+        elif len(q.terms) < COMPOUND_TERMS:
             # A one-fact question: its answer sits in one good sentence, so mentions are not summed
             # across articles. The best span of a fitting type leads (its score already weighs its
             # sentence's relevance); else the best span of any type; else the best sentence alone.

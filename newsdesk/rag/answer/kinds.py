@@ -54,7 +54,8 @@ _HEADS = {
         incumbent challenger defendant suspect victim survivor hero legend icon mogul tycoon magnate
         whistleblower hostage prisoner inmate detainee climber hiker skier surfer jockey trainer
         coach boss successor predecessor son daughter wife husband father mother brother sister
-        child baby grandson granddaughter
+        child baby grandson granddaughter superstar personality rival ally veteran detective
+        frontman frontwoman
     """,
     "org": """
         company firm organization organisation team club outlet network brand university party agency
@@ -90,14 +91,14 @@ _HEADS = {
         painting paintings artwork artworks sculpture play musical podcast documentary sitcom drama
         poem opera title single hit track episode memoir comic comics manga anime franchise
         soundtrack masterpiece portrait mural exhibit exhibition musical-number ballet cartoon
-        program programme newsletter story stories video videos
+        program programme newsletter story stories video videos comedy comedies sitcoms
     """,
     "product": """
         product products device devices phone phones smartphone smartphones car cars vehicle vehicles
         model models drug drugs vaccine vaccines medication medicine pill treatment app apps software
         chatbot console truck trucks aircraft plane planes jet jets toy toys drink drinks beverage
         beverages snack snacks cereal candy gadget headset computer laptop tablet chip chips robot
-        rocket spacecraft satellite weapon weapons missile missiles game games videogame cookie
+        rocket spacecraft satellite ship ships weapon weapons missile missiles game games videogame cookie
         sandwich burger soda beer wine whisky whiskey perfume shoe shoes sneaker sneakers
         cryptocurrency currency coin token feature tool
     """,
@@ -234,6 +235,10 @@ def _verb_like(word: str) -> bool:
     return low.endswith("ed") and len(low) > 4 and low not in {"breed", "seed", "speed", "feed", "bed"}
 
 
+def _ends_phrase(token: str) -> bool:
+    return token.lower().strip(".") in _STOP_AFTER_WH or _verb_like(token)
+
+
 def focus_words(question: str) -> list[str]:
     """The words of the wh-phrase after the first "which"/"what" ("which *burger chain* has ..."),
     after "one of the"; empty when the wh-word is followed by a verb or by "type of"/"kind of" (a
@@ -247,8 +252,12 @@ def focus_words(question: str) -> list[str]:
         return []  # "what kind of state": a description is asked for, not a name
     rest = re.sub(r"^(?:one|brand)s?\s+of\s+(?:the\s+|a\s+|an\s+)?", "", rest, flags=re.I)
     found: list[str] = []
-    for token in re.findall(r"[A-Za-z][\w.&'’-]*|\d+", rest):
+    tokens = re.findall(r"[A-Za-z][\w.&'’-]*|\d+", rest)
+    for i, token in enumerate(tokens):
         low = token.lower().strip(".")
+        joins = low in ("and", "&") and found and i + 1 < len(tokens) and not _ends_phrase(tokens[i + 1])
+        if joins:
+            continue  # "which music and arts festival": the phrase goes on to its head
         if low in _STOP_AFTER_WH or (found and _verb_like(token)) or (not found and _verb_like(token)):
             break
         possessive = re.search(r"['’]s?$", token)
@@ -275,5 +284,8 @@ def focus_kind(question: str) -> tuple[str, str]:
         singular = word[:-1] if word.endswith("s") else word
         if singular in HEAD_KINDS:
             return singular, HEAD_KINDS[singular]
+        last = word.rsplit("-", 1)[-1]
+        if "-" in word and last in HEAD_KINDS:
+            return last, HEAD_KINDS[last]  # "footballer-turned-manager" is a manager
     common = [w for w, original in zip(lowered, phrase, strict=True) if not original[0].isupper()]
     return next((w for w in reversed(common) if w not in READING_STOPWORDS), ""), ""

@@ -1,6 +1,8 @@
 """The reader's fitted numbers, in one JSON file (``model.json``) written by ``newsdesk.eval.calibrate``.
 
 * ``sentence``: logistic weights of the sentence ranker (``spans.SENTENCE_FEATURES``);
+* ``candidates``: weights of the candidate ranker (``rank.FEATURES``), a softmax over each
+  question's answer groups;
 * ``yesno``: ``support_threshold``, under which a claim counts as not supported by its article;
 * ``abstain``: logistic weights over ``abstain.FEATURES`` and the ``threshold`` on the estimated
   chance that the evidence answers, under which the reader abstains.
@@ -23,6 +25,7 @@ DEFAULT_PATH = Path(__file__).with_name("model.json")
 @dataclass
 class ReaderModel:
     sentence_weights: dict[str, float] | None = None
+    candidate_weights: dict[str, float] | None = None
     support_threshold: float = 0.0
     abstain_weights: dict[str, float] = field(default_factory=dict)
     threshold: float = 0.0
@@ -37,6 +40,7 @@ class ReaderModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(
             sentence_weights=data.get("sentence", {}).get("weights"),
+            candidate_weights=data.get("candidates", {}).get("weights"),
             support_threshold=float(data.get("yesno", {}).get("support_threshold", 0.0)),
             abstain_weights={k: float(v) for k, v in data.get("abstain", {}).get("weights", {}).items()},
             threshold=float(data.get("abstain", {}).get("threshold", 0.0)),
@@ -46,6 +50,7 @@ class ReaderModel:
     def to_json(self) -> dict[str, Any]:
         return {
             "sentence": {"weights": self.sentence_weights},
+            "candidates": {"weights": self.candidate_weights},
             "yesno": {"support_threshold": self.support_threshold},
             "abstain": {"weights": self.abstain_weights, "threshold": self.threshold},
             "meta": self.meta,

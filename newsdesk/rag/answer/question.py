@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from newsdesk.dates import MONTHS
-from newsdesk.rag.answer.kinds import focus_kind
+from newsdesk.rag.answer.kinds import focus_kind, focus_words
 from newsdesk.reading.outlets import short_names
 from newsdesk.reading.question_dates import named_days
 from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
@@ -87,11 +87,17 @@ _FILLER = (
     r"[\w-]+\s+){0,2}?"
 )
 
+_IS_THE = r"(?:\s+(?:is|was|are|were|will\s+be)|['’]s)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?"
+"""Between "what" and the noun it asks about: "what is the (estimated) cost", "what's the deadline"."""
+
 # (pattern, type): the rule whose match starts first in the question decides; ties go to the earlier rule.
 _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:what|which|in what|in which)\s+(?:year|decade|century)s?\b", re.I), "date"),
     (re.compile(r"\b(?:what|which)\s+(?:date|day|month|time|period|era|season)\b", re.I), "date"),
     (re.compile(r"\bwhen\b", re.I), "date"),
+    # "What is the official deadline ...", "What's the estimated cost ...": the noun after "what is the"
+    (re.compile(rf"\bwhat{_IS_THE}(?:deadline|date|day)\b(?!-)", re.I), "date"),
+    (re.compile(rf"\bwhat{_IS_THE}(?:cost|price|fee|salary|budget|value|fine|bill)\b", re.I), "money"),
     (re.compile(r"\bhow\s+many\b|\b(?:what|which)\s+(?:number|amount)\s+of\b", re.I), "count"),
     (
         re.compile(r"\b(?:what|which)\s+percentage\b|\bwhat\s+percent\b|\bhow\s+much\s+percent", re.I),
@@ -128,6 +134,7 @@ _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b(?:what|which)\s+(?:is|was|are|were)\s+the\s+(?:name|title)s?\s+of\b", re.I), "name"),
     (re.compile(r"\bwhat\s+(?:is|was)\s+(?:the\s+)?(?:name|title)\b|\bname\s+(?:of\s+)?the\b", re.I), "name"),
+    (re.compile(r"\bwhat\s+(?:is|was)\s+(?:the\s+)?[\w-]+['’]s?\s+(?:name|title)\b", re.I), "name"),
     (re.compile(r"\b(?:why|how)\b", re.I), "what"),
     (re.compile(r"\b(?:what|which)\b", re.I), "what"),
 ]
@@ -286,6 +293,13 @@ def _names(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _describing(question: str) -> frozenset[str]:
+    """Stems of the wh-phrase's words ("which *Middle Eastern* country", "which *NFL* team"): they
+    describe the answer, so the evidence need not repeat them as it must the names the question asks
+    about ("Middle Eastern" is rarely written beside "Kuwait")."""
+    return frozenset(stem(w.lower()) for w in focus_words(question))
+
+
 def _focus(question: str) -> str:
     m = re.search(
         r"\b(?:which|what)\s+(?:type\s+of\s+|kind\s+of\s+)?((?:[a-z-]+\s+){0,2}?)([a-z-]+)\b(?:\s*,|\s+(?:is|was|are|were|has|had|have|did|does|do|reported|that|who|which|in|of|from))",
@@ -320,7 +334,7 @@ def analyse(question: str) -> Question:
         answer_type=kind,
         focus=head or _focus(text),
         focus_kind=head_kind,
-        names=_names(text),
+        names=_names(text) - _describing(text),
         numbers=frozenset(stem(t) for t in words(text) if t[0].isdigit()),
         negated=bool(_NEGATION.search(text)),
         yes_no=yes_no,

@@ -313,6 +313,8 @@ class Group:
     spans: list[Span] = field(default_factory=list)
     score: float = 0.0
     articles: int = 0
+    chance: float = 0.0
+    """The candidate ranker's estimate that this group is the answer (``rank.rank_groups``)."""
 
     @property
     def best(self) -> Span:
