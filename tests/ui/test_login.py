@@ -286,18 +286,19 @@ def gradio_call(url: str, api_name: str, data: list[object]) -> tuple[str, objec
 
 
 def test_a_lone_surrogate_in_the_gradio_endpoints_gets_a_polite_answer(locked: Locked) -> None:
-    for arguments in (
-        ["who is \ud800 visiting?", None, "", "", None],
-        [QUESTION, ["Reu\ud800ters"], "", "", None],
-        [QUESTION, None, "2023\udfff", "", None],
-        [QUESTION, None, "", "", [{"role": "user", "content": "hi \udcff"}]],
+    for arguments in (  # question, source, since, until, history, k, mode: a raw call sends them all
+        ["who is \ud800 visiting?", None, "", "", None, None, None],
+        [QUESTION, ["Reu\ud800ters"], "", "", None, None, None],
+        [QUESTION, None, "2023\udfff", "", None, None, None],
+        [QUESTION, None, "", "", [{"role": "user", "content": "hi \udcff"}], None, None],
     ):
         event, data = gradio_call(locked.server.url, "ask", arguments)
         assert event == "complete", (arguments, event, data)
         [result] = data  # type: ignore[misc]
         assert result["abstained"] is True and "not valid text" in result["answer"], (arguments, result)
         assert "Error" not in result["answer"], result
-    event, data = gradio_call(locked.server.url, "chat", ["who is \ud800 visiting?", [], [], "", ""])
+    chat = ["who is \ud800 visiting?", [], [], "", "", 5, "generated"]  # the filters panel's values too
+    event, data = gradio_call(locked.server.url, "chat", chat)
     assert event == "complete", (event, data)
     history = data[0]  # type: ignore[index]
     content = history[-1]["content"]
