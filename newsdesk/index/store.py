@@ -453,6 +453,15 @@ class ChunkStore:
         )
 
     def _client(self) -> Any:
+        return self._connect()[0]
+
+    def _connect(self) -> tuple[Any, Any]:
+        """A client and (embedded) the Chroma system that only it uses, or None (a server).
+
+        The system is taken under the same lock that made it: Chroma's ``client._system`` looks up
+        the folder's *current* system, which another view opened a moment later would have replaced,
+        and retiring this view would then stop that other view's system under its readers.
+        """
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -461,12 +470,13 @@ class ChunkStore:
             parsed = urlparse(self.url)
             if parsed.scheme not in ("http", "https") or not parsed.hostname:
                 raise IndexUnavailable(f"Chroma URL {self.url!r} must look like http://host:port")
-            return chromadb.HttpClient(
+            remote = chromadb.HttpClient(
                 host=parsed.hostname,
                 port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                 ssl=parsed.scheme == "https",
                 settings=settings,
             )
+            return remote, None
         if self.path.exists() and not self.path.is_dir():
             raise IndexUnavailable(f"index path {self.path} is a file, not a folder: pass another --db")
         self.path.mkdir(parents=True, exist_ok=True)
@@ -476,7 +486,8 @@ class ChunkStore:
         # it sees every write made so far and can be stopped on its own when it is retired.
         with _FRESH_SYSTEM:
             SharedSystemClient.clear_system_cache()
-            return chromadb.PersistentClient(path=str(self.path), settings=settings)
+            client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+            return client, client._system
 
     def _open_view(self) -> ChunkView:
         collection, system = self._open()
@@ -486,7 +497,7 @@ class ChunkStore:
     def _open(self) -> tuple[Collection, Any]:
         """The collection, checked, and (embedded) the Chroma system that serves it."""
         try:
-            client = self._client()
+            client, system = self._connect()
             metadata: dict[str, Any] = {"hnsw:space": "cosine", "newsdesk_schema": SCHEMA_VERSION}
             if self.space:
                 metadata["newsdesk_space"] = self.space
@@ -521,7 +532,7 @@ class ChunkStore:
                 f"run embeds with {self.space!r}: their vectors cannot be compared. Set "
                 f"NEWSDESK_EMBEDDING_MODEL back, or index into another --db (or NEWSDESK_COLLECTION)"
             )
-        return collection, None if self.url else client._system
+        return collection, system
 
     def count(self) -> int:
         with self.reading() as view:

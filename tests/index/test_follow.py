@@ -6,6 +6,7 @@ another process would, so this process's view goes stale exactly as a server's d
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from newsdesk.index.follow import IndexFollower
 from newsdesk.index.load import Article
+from newsdesk.index.store import ChunkStore
 from newsdesk.wiring import Newsdesk
 
 QUESTION = "What did the harbour authority decide about the ferry?"
@@ -100,3 +102,30 @@ def test_an_unusable_refresh_leaves_the_current_view_in_place(
     finally:
         store.path = real
     assert store.view() is current and reader.qa.ask(QUESTION).citations
+
+
+def test_views_opened_at_once_by_two_stores_each_stop_only_their_own_system(
+    reader_and_writer: tuple[Newsdesk, Newsdesk],
+) -> None:
+    """A server's watcher refreshes its view while a request indexes through another store of the
+    same folder: retiring one view must never stop the system another view reads through."""
+    reader, writer = reader_and_writer
+    stores = (reader.store, writer.store)
+    chunks = writer.store.count()
+    errors: list[BaseException] = []
+
+    def refresh(store: ChunkStore) -> None:
+        try:
+            for _ in range(30):
+                store.refresh_view()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=refresh, args=(store,)) for store in stores for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for store in stores:
+        assert store.count() == chunks  # the current view reads: its system was not stopped by another's
