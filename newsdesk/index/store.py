@@ -486,7 +486,7 @@ class ChunkStore:
         # it sees every write made so far and can be stopped on its own when it is retired.
         with _FRESH_SYSTEM:
             SharedSystemClient.clear_system_cache()
-            client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+            client: Any = chromadb.PersistentClient(path=str(self.path), settings=settings)
             return client, client._system
 
     def _open_view(self) -> ChunkView:
