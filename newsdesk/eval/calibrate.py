@@ -26,6 +26,7 @@ all questions.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 from collections.abc import Sequence
@@ -170,7 +171,8 @@ def candidate_rows(
     answerer: ExtractiveAnswerer, items: Sequence[Item]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """One (features, is right) pair of arrays per answerable question with several answer groups,
-    read by ``answerer`` (whose own candidate weights do not change the features)."""
+    read by ``answerer`` (whose own candidate weights do not change the features). A group is right
+    when it is the answer or, if none is, when the lead it would be stated in holds the answer."""
     out = []
     for item in items:
         row = item.row
@@ -185,6 +187,10 @@ def candidate_rows(
             contains_answer(g.key, answers) or any(contains_answer(s.text, answers) for s in g.spans)
             for g in groups
         ]
+        if not any(right):
+            # No group is the answer: right are those whose lead would state it anyway (the sentence
+            # that restates the question, led by another of its names), as the metric counts it.
+            right = [contains_answer(answerer.lead_of(reading.question, g)[1].text, answers) for g in groups]
         if not any(right):
             continue
         features = rank.features_of(reading.question, groups)
@@ -260,9 +266,16 @@ def fit(
     target_precision: float,
     sentences: bool = False,
     candidates: bool = False,
+    base: ReaderModel | None = None,
 ) -> ReaderModel:
     """The yes/no threshold and the abstention model on ``items`` (and the sentence and candidate
-    rankers if asked)."""
+    rankers if asked). Given a ``base`` model, only the candidate ranker is fitted and the rest is
+    kept from it (abstention fitted where questions can be unanswerable, the ranker on more news)."""
+    if base is not None:
+        kept = dataclasses.replace(base, candidate_weights=None, meta=dict(base.meta))
+        return dataclasses.replace(
+            kept, candidate_weights=fit_candidates(ExtractiveAnswerer(model=kept), items, l2)
+        )
     model = ReaderModel()
     answerer = ExtractiveAnswerer(model=model)
     if sentences:
@@ -281,6 +294,7 @@ def cross_validate(
     target_precision: float,
     sentences: bool = False,
     candidates: bool = False,
+    base: ReaderModel | None = None,
 ) -> tuple[list[tuple[Item, Answer]], list[ReaderModel]]:
     """Held-out answers of every item, each from a model fitted on the other folds."""
     fold = folds_of(items, folds)
@@ -289,7 +303,7 @@ def cross_validate(
     for k in range(folds):
         train = [i for i, f in zip(items, fold, strict=True) if f != k]
         test = [i for i, f in zip(items, fold, strict=True) if f == k]
-        model = fit(train, l2, target_precision, sentences, candidates)
+        model = fit(train, l2, target_precision, sentences, candidates, base)
         models.append(model)
         answerer = ExtractiveAnswerer(model=model)
         out += [(i, answerer.answer(_question(i), documents_of(i.row))) for i in test]
@@ -356,7 +370,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="folder holding an index per set (DIR/<set name>), kept between runs; default: fresh ones",
     )
+    parser.add_argument(
+        "--candidates-only",
+        action="store_true",
+        help="fit only the candidate ranker on the sets, keeping the rest of --out's model",
+    )
     args = parser.parse_args(argv)
+    base = ReaderModel.load(args.out) if args.candidates_only else None
     with tempfile.TemporaryDirectory(prefix="newsdesk-calibrate-") as scratch:
         folder = args.dumps or Path(scratch)
         items: list[Item] = []
@@ -370,7 +390,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {}
     if not args.no_cv:
         held, models = cross_validate(
-            items, args.folds, args.l2, args.target_precision, args.fit_sentences, args.fit_candidates
+            items,
+            args.folds,
+            args.l2,
+            args.target_precision,
+            args.fit_sentences,
+            args.fit_candidates or args.candidates_only,
+            base,
         )
         for data_dir in args.sets:
             articles = load_eval_articles(data_dir)
@@ -380,7 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 records, {a.url: a.text for a in articles}, {a.url: a.title for a in articles}
             )
             report[data_dir.name] = summary(metrics)
-            print(f"== {data_dir.name}: held out ({args.folds}-fold by article)")
+            print(
+                f"== {data_dir.name}: held out ({args.folds} folds: by week for quiz questions, by article"
+                " for others)"
+            )
             print(json.dumps(report[data_dir.name], indent=1))
             print("held-out abstention curve (threshold: precision, recall, answerable refused):")
             nulls = sum(not i.row.get("answerable", True) for i, _ in mine)
@@ -398,15 +427,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "support:",
             [m.support_threshold for m in models],
         )
-    model = fit(items, args.l2, args.target_precision, args.fit_sentences, args.fit_candidates)
-    model.meta = {
+    model = fit(items, args.l2, args.target_precision, args.fit_sentences, args.fit_candidates, base)
+    about = {
         "fitted_on": [p.name for p in args.sets],
         "questions": len(items),
         "l2": args.l2,
-        "target_precision": args.target_precision,
         "cross_validated": report,
         "folds": args.folds,
+        "folded_by": "week (quiz questions), article (others)",
     }
+    if base is not None:
+        model.meta["candidates"] = about
+    else:
+        model.meta = {**about, "target_precision": args.target_precision}
     model.save(args.out)
     print(f"wrote {args.out}: threshold {model.threshold}, support threshold {model.support_threshold}")
     print("sentence weights:", json.dumps(model.sentence_weights) if model.sentence_weights else "hand-set")

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from newsdesk.eval.calibrate import Item, article_groups, fit_logistic, fit_softmax, folds_of, pick_threshold
+from newsdesk.eval.calibrate import (
+    Item,
+    article_groups,
+    candidate_rows,
+    fit_logistic,
+    fit_softmax,
+    folds_of,
+    pick_threshold,
+)
+from newsdesk.eval.dump import documents_of
+from newsdesk.rag.answer import ExtractiveAnswerer
+from newsdesk.rag.answer.model import ReaderModel
+from tests.rag.answer.conftest import doc
 
 
 def test_the_logistic_fit_separates_and_the_threshold_meets_the_precision_target() -> None:
@@ -62,3 +74,27 @@ def test_questions_with_a_quiz_date_are_folded_by_week() -> None:
     items = [Item("quiz", row) for row in rows]
     article_groups(items)
     assert items[0].group == items[1].group != items[2].group
+
+
+def test_when_no_candidate_is_the_answer_the_one_whose_lead_states_it_is_the_right_one() -> None:
+    """The ranker learns what the metric counts: a lead that holds the answer, even when the answer
+    ("international students") is no name that could be a candidate."""
+    text = (
+        "International students made up 19% of the student body this spring, the University of "
+        "Chicago said.\n\nThe dean, Maria Lopez, welcomed a record class of freshmen from Ohio."
+    )
+    passage = doc(text, title="A record spring", url="https://example.test/u")
+    row = {
+        "id": "1",
+        "question": "Who made up 19% of the student body this spring?",
+        "answers": ["international students"],
+        "answerable": True,
+        "documents": [{"page_content": passage.page_content, "metadata": passage.metadata}],
+    }
+    answerer = ExtractiveAnswerer(model=ReaderModel())
+    [(features, right)] = candidate_rows(answerer, [Item("set", row)])
+    reading = answerer.read(row["question"], documents_of(row))
+    keys = [g.key for g in sorted(reading.groups, key=lambda g: g.score, reverse=True)]
+    assert features.shape[0] == len(keys) >= 2
+    said = {k: bool(r) for k, r in zip(keys, right, strict=True)}
+    assert said["university of chicago"] and not said["maria lopez"], said  # the lead of the first sentence

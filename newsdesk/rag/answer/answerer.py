@@ -47,6 +47,7 @@ from newsdesk.rag.answer.model import ReaderModel
 from newsdesk.rag.answer.question import NAME_TYPES, Question, analyse
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.spans import (
+    STRONG_FIT,
     Group,
     carry_context,
     novelty,
@@ -69,8 +70,6 @@ SUPPORT_SHARE = 0.5
 SPAN_SLACK = 1.0
 """A one-fact question's answer span may come from a sentence whose log-odds of holding the answer are
 up to this much below the best sentence's (1.0: odds about 2.7 times lower)."""
-STRONG_FIT = 0.75
-"""A span of this type fit (``spans.TYPE_FIT``) is a proper answer to the question's type."""
 
 
 def _logit(p: float) -> float:
@@ -237,10 +236,17 @@ class ExtractiveAnswerer:
             added += 1
         return statements
 
+    @staticmethod
+    def lead_of(q: Question, group: Group, max_words: int = MAX_UNTYPED_LEAD_WORDS) -> tuple[Span, Sentence]:
+        """The mention of ``group`` to state and the lead (a sentence or its clauses) that states it."""
+        shown = group.display()
+        start, end = lead_span(shown.sentence, shown, q.terms, max_words)
+        return shown, sub_sentence(shown.sentence, start, end)
+
     def _typed(self, reading: Reading) -> tuple[list[Statement], str]:
         q = reading.question
         group = reading.groups[0]
-        shown = group.display(person=q.answer_type == "person")
+        shown = group.display()
         # A headline's relevance is inflated (short, and made of the story's key words): the best body
         # sentence sets the bar that a one-fact answer's sentence must come near.
         top = next((s for s in reading.ranked if not s.heading), reading.ranked[0])

@@ -32,7 +32,7 @@ from newsdesk.rag.answer.abstain import relation_terms
 from newsdesk.rag.answer.candidates import Passage, Sentence, Span
 from newsdesk.rag.answer.kinds import ENTITY_KINDS
 from newsdesk.rag.answer.question import Question
-from newsdesk.rag.answer.spans import Group, described_as, describes
+from newsdesk.rag.answer.spans import STRONG_FIT, Group, described_as, describes
 from newsdesk.reading.words import stems
 
 FEATURES = (
@@ -169,10 +169,18 @@ def rank_groups(
 
     With weights, a group competes only if one of its articles holds as many of the question's names
     as the best of ``passages`` does (``names_held``): a mayor named in another city's story is not
-    this city's mayor, however well the sentence reads."""
+    this city's mayor, however well the sentence reads. When the question names the kind it asks for
+    and a name of that kind is found, only such names compete."""
     if weights and passages:
-        most = names_held(q, passages)
-        groups = [g for g in groups if names_held(q, [s.sentence.passage for s in g.spans]) >= most]
+        held: dict[int, float] = {}  # each passage's share, read once (groups share passages)
+
+        def share(passage: Passage) -> float:
+            if id(passage) not in held:
+                held[id(passage)] = names_held(q, [passage])
+            return held[id(passage)]
+
+        most = max((share(p) for p in passages), default=0.0) if q.names else 1.0
+        groups = [g for g in groups if max((share(s.sentence.passage) for s in g.spans), default=0.0) >= most]
     if not groups:
         return groups
     if not weights:
@@ -180,6 +188,11 @@ def rank_groups(
             g.chance = 1.0 if i == 0 else 0.0
         return groups
     features = features_of(q, groups)
+    if q.focus_kind and any(f["fit"] >= STRONG_FIT for f in features):
+        # "Which weight-loss drug": once a name of that kind is found, names of other kinds (the
+        # agency that approved it, however near the question's words) do not compete.
+        kept = [(g, f) for g, f in zip(groups, features, strict=True) if f["fit"] >= STRONG_FIT]
+        groups, features = [g for g, _ in kept], [f for _, f in kept]
     for g, chance in zip(groups, chances(weights, features), strict=True):
         g.chance = chance
     ordered = sorted(groups, key=lambda g: g.chance, reverse=True)

@@ -39,6 +39,8 @@ TYPE_FIT: dict[str, dict[str, float]] = {
     "quantity": {"quantity": 1.0, "count": 0.8, "percent": 0.4, "money": 0.3, "duration": 0.5},
 }
 """How well a span kind answers a question type (1 = exactly what was asked)."""
+STRONG_FIT = 0.75
+"""A span of this type fit is a proper answer to the question's type (of the kind a "which X" asks)."""
 
 SENTENCE_FEATURES = (
     "bias", "terms", "rare_terms", "window", "passage", "passage_rank", "bigrams", "compact", "typed",
@@ -210,7 +212,25 @@ def described_as(focus: str, span: Span) -> bool:
     text = span.sentence.text
     after = text[span.end : span.end + 80]
     before = text[max(0, span.start - 60) : span.start]
-    return bool(_apposition_after(focus).match(after) or _apposition_before(focus).search(before))
+    said = _apposition_after(focus).match(after)
+    return bool((said and _ends_noun_phrase(after[said.end() :])) or _apposition_before(focus).search(before))
+
+
+_NEXT_WORD = re.compile(r"\s+([A-Za-z][\w'’-]*)")
+
+
+_ROLE_NOUNS = frozenset({"host", "chief", "head", "star", "boss", "giant", "owner", "fan", "executive"})
+_ROLE_ENDINGS = ("er", "or", "ist", "ian", "ers", "ors", "ists", "ians")
+
+
+def _ends_noun_phrase(rest: str) -> bool:
+    """The focus word heads its phrase ("the weight-loss drug made by"), unless a role noun follows
+    it: "the former talk show host" is a host, "the drug maker" a company."""
+    following = _NEXT_WORD.match(rest)
+    if following is None:
+        return True  # punctuation or the end
+    word = following.group(1).lower()
+    return not (word in _ROLE_NOUNS or (word.endswith(_ROLE_ENDINGS) and word not in STOPWORDS))
 
 
 @lru_cache(maxsize=512)
@@ -320,12 +340,14 @@ class Group:
     def best(self) -> Span:
         return max(self.spans, key=lambda s: s.score)
 
-    def display(self, person: bool = False) -> Span:
-        """The mention to show: for a person the full name ("Sam Bankman-Fried" over "Bankman-Fried");
-        otherwise the form most articles use ("Google" over a single "Google Search")."""
-        if person:
-            chosen = [s for s in self.spans if s.key == self.key] or self.spans
-            return max(chosen, key=lambda s: s.score)
+    def display(self) -> Span:
+        """The mention to show: the fullest name an article gives the answer ("Sam Bankman-Fried"
+        over "Bankman-Fried", "the Detroit Lions" over "the Lions"), since a reader checks and a quiz
+        asks for the full name, in the sentence that best echoes the question; without one, the form
+        most articles use."""
+        full = [s for s in self.spans if s.key == self.key]
+        if full:
+            return max(full, key=lambda s: (s.sentence.relevance, s.score))
         counts: dict[str, set[str]] = {}
         for s in self.spans:
             counts.setdefault(s.key, set()).add(s.sentence.passage.article)

@@ -174,3 +174,18 @@ def test_page_furniture_is_never_quoted(answerer: ExtractiveAnswerer, recognizer
         answer = answerer.answer(question, docs)
         assert "More:" not in answer.answer and "Starbucks" not in answer.answer, answer.answer
         assert "Why are food dyes being removed?" not in answer.answer
+
+
+def test_the_answer_is_stated_by_its_fullest_name(
+    answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
+) -> None:
+    """Articles shorten a name once given ("the Lions"): the answer states the name in full."""
+    team = (
+        "The Detroit Lions first hosted a Thanksgiving Day game in 1934.\n\n"
+        "The Lions have played 84 Thanksgiving games, the most of any NFL team. "
+        "The Lions lost to the Green Bay Packers last year."
+    )
+    docs = [article(recognizer, team, "A holiday tradition", url="https://example.test/t")]
+    answer = answerer.answer("Which NFL team has played the most games on Thanksgiving Day?", docs)
+    assert stated(answer, "Detroit Lions"), answer.answer
+    assert "Packers" not in (answer.short_answer or "")
