@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         0.5, ge=0, description="BM25 weight beside the cosine in fusion. Default: 0.5"
     )
     hint_bonus: float = Field(0.2, ge=0, description="Boost per outlet/date the question names. Default: 0.2")
+    hint_depth: int = Field(
+        2,
+        ge=1,
+        description="When a question names outlets or dates, searches look this many times deeper for "
+        "passages that match them. Default: 2",
+    )
     max_chunks_per_article: int = Field(
         2, ge=1, description="Chunks of one article among the results. Default: 2"
     )
