@@ -357,9 +357,8 @@ class Group:
 
 def _alias_target(key: str, longer: Sequence[str]) -> str | None:
     """The one longer name holding ``key`` as whole words ("Bankman-Fried" -> "Sam Bankman-Fried")."""
-    words = key.split()
-    n = len(words)
-    hits = [o for o in longer if any(o.split()[i : i + n] == words for i in range(len(o.split()) - n + 1))]
+    inner = f" {' '.join(key.split())} "
+    hits = [o for o in longer if inner in f" {' '.join(o.split())} "]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -370,14 +369,11 @@ def vote(spans: Sequence[Span]) -> list[Group]:
         by_key[span.key].append(span)
     keys = sorted(by_key, key=lambda k: -len(k))
     name_kinds = {"name", "opener", "quoted", *ENTITY_KINDS}
+    named = [k for k in keys if any(s.kind in name_kinds for s in by_key[k])]
     for key in keys:
         if not all(s.kind in name_kinds for s in by_key[key]):
             continue
-        longer = [
-            k
-            for k in keys
-            if len(k) > len(key) and k in by_key and any(s.kind in name_kinds for s in by_key[k])
-        ]
+        longer = [k for k in named if len(k) > len(key) and k in by_key]
         target = _alias_target(key, longer)
         if target is not None:
             by_key[target].extend(by_key.pop(key))
