@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         description="When a question names outlets or dates, searches look this many times deeper for "
         "passages that match them. Default: 2",
     )
+    recency_bonus: float = Field(
+        0.3,
+        ge=0,
+        description="Boost for passages published in the week before the day a question is asked on "
+        "(given as --as-of / as_of; none without it). Default: 0.3",
+    )
     max_chunks_per_article: int = Field(
         2, ge=1, description="Chunks of one article among the results. Default: 2"
     )

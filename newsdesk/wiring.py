@@ -96,6 +96,7 @@ class Newsdesk:
             lexical_weight=s.lexical_weight,
             hint_bonus=s.hint_bonus,
             hint_depth=s.hint_depth,
+            recency_bonus=s.recency_bonus,
             max_per_article=s.max_chunks_per_article,
             reranker=self.reranker,
             rerank_depth=s.rerank_depth,

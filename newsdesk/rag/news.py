@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from newsdesk.index.filters import Filters, OutletCatalog
 from newsdesk.reading.question_dates import day_range
 
+RECENT_KEY = "recent"
+"""Metadata mark of a retrieved passage published in the week before the day the question is asked on."""
+
 
 @dataclass(frozen=True)
 class NewsHints:
@@ -25,15 +28,25 @@ class NewsHints:
     since_day: int | None = None
     until_day: int | None = None
     outlets: Filters = field(default_factory=Filters)
+    recent: Filters | None = None
+    """The week before the day the question is asked on, when the caller gives that day: news is
+    asked about while it is news."""
 
     @property
     def has_dates(self) -> bool:
         return self.since_day is not None or self.until_day is not None
 
 
-def hints_for(question: str, outlets: OutletCatalog, newest_day: int | None) -> NewsHints:
+def hints_for(
+    question: str, outlets: OutletCatalog, newest_day: int | None, as_of: int | None = None
+) -> NewsHints:
     """The outlets (``OutletCatalog.named_in``) and days (``question_dates.day_range``, "last week"
-    counted back from ``newest_day``) a question names."""
-    since, until = day_range(question, newest_day)
+    counted back from ``as_of`` or else ``newest_day``) a question names; with ``as_of``, also the
+    week before it (``recent``)."""
+    since, until = day_range(question, as_of or newest_day)
     names = outlets.named_in(question)
-    return NewsHints(names, since, until, outlets.filters(names) if names else Filters())
+    recent = None
+    if as_of:
+        start, _ = day_range("this week", as_of)  # the one rule for what "this week" spans
+        recent = Filters(since_day=start, until_day=as_of)
+    return NewsHints(names, since, until, outlets.filters(names) if names else Filters(), recent)

@@ -37,3 +37,17 @@ def test_days_a_question_names_become_a_day_range_to_prefer() -> None:
 def test_a_question_without_outlet_or_date_has_no_hints() -> None:
     hints = hints_for("Who is visiting Beijing?", SOURCES, 20231231)
     assert hints.sources == () and not hints.has_dates
+
+
+def test_the_week_before_the_day_asked_is_recent_news() -> None:
+    hints = hints_for("Which company lost an antitrust lawsuit?", SOURCES, 20231231, as_of=20231215)
+    assert hints.recent is not None and not hints.has_dates
+    for day in (20231208, 20231215):
+        assert hints.recent.passes({"published_day": day})
+    assert not hints.recent.passes({"published_day": 20231207})
+    assert not hints.recent.passes({"published_day": 20231216})  # not yet written on the day asked
+
+
+def test_without_the_day_asked_nothing_counts_as_recent() -> None:
+    # An archive's newest article dates "this week", but does not make older news less relevant.
+    assert hints_for("Which company lost an antitrust lawsuit?", SOURCES, 20231231).recent is None

@@ -147,6 +147,19 @@ def test_this_week_counts_back_from_the_day_asked(news_desk: Newsdesk) -> None:
     assert retriever.hints(question, as_of=20230928).since_day == 20230921
 
 
+def test_news_of_the_week_before_the_day_asked_is_preferred_and_marked_recent(news_desk: Newsdesk) -> None:
+    retriever = news_desk.qa.retriever
+    question = "Which power banks and travel adapters are on sale for Black Friday?"
+    # Both deal stories answer it; asked on 2023-11-24, the one published the day after is not news yet.
+    asked_early = retriever.invoke(question, as_of="2023-11-24")
+    assert urls(asked_early)[0] == "u://a4" and asked_early[0].metadata["recent"] is True
+    assert not any(d.metadata.get("recent") for d in asked_early if d.metadata["url"] == "u://a3")
+    asked_late = retriever.invoke(question, as_of="2023-11-30")
+    assert {d.metadata["url"] for d in asked_late if d.metadata.get("recent")} == {"u://a3", "u://a4"}
+    undated = retriever.invoke(question)
+    assert urls(undated)[0] == "u://a3" and not any("recent" in d.metadata for d in undated)
+
+
 def test_ask_takes_the_day_asked_and_rejects_a_malformed_one(news_desk: Newsdesk) -> None:
     answer = news_desk.qa.ask("Who defended the Google deal this week?", as_of="2023-09-28")
     assert not answer.abstained and answer.citations[0].url == "u://a2"

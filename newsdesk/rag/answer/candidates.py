@@ -24,6 +24,7 @@ from newsdesk.index.entities import ENTITIES_KEY, TITLE_ENTITIES_KEY, Entity, de
 from newsdesk.rag.answer.display import is_furniture, is_heading, shown_span
 from newsdesk.rag.answer.kinds import LABEL_KINDS
 from newsdesk.rag.answer.question import ABBREVIATIONS, Question
+from newsdesk.rag.news import RECENT_KEY
 from newsdesk.reading.lexicon import NOT_NAME_WORDS as _NOT_NAME
 from newsdesk.reading.lexicon import OFFICE_INSIDE_NAME as _INNER_TITLE
 from newsdesk.reading.lexicon import ORGANISATION_WORDS as _ORG_WORDS
@@ -51,7 +52,9 @@ class Passage:
     title: str
     score: float
     hinted: float = 0.0
-    """How many of the outlets/days the question names this passage matches (0, 1, 2)."""
+    """How many of the outlets/days the question names this passage matches, plus one when the
+    retriever marks it ``recent`` (published in the week before the day the question is asked on,
+    when the caller gives that day): 0 to 3."""
     entities: list[Entity] | None = None
     """Named entities found at index time (offsets in the article's text); None: not looked for."""
     title_entities: list[Entity] | None = None
@@ -128,7 +131,8 @@ def article_key(document: Document) -> str:
 
 
 def passages_of(question: Question, documents: Sequence[Document]) -> list[Passage]:
-    """The documents as passages; ``hinted`` counts the outlets and days the question names that match."""
+    """The documents as passages; ``hinted`` counts the outlets and days the question names that match,
+    and the retriever's ``recent`` mark."""
     sources = [str(d.metadata.get("source", "")) for d in documents]
     named = set(named_sources(question.text, sources))
     out = []
@@ -141,6 +145,7 @@ def passages_of(question: Question, documents: Sequence[Document]) -> list[Passa
         body = decode(meta.get(ENTITIES_KEY))
         if published and any(published.endswith(day) or published == day for day in question.days):
             hinted += 1.0
+        hinted += float(bool(meta.get(RECENT_KEY)))
         out.append(
             Passage(
                 doc=doc,

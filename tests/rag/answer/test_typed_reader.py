@@ -189,3 +189,18 @@ def test_the_answer_is_stated_by_its_fullest_name(
     answer = answerer.answer("Which NFL team has played the most games on Thanksgiving Day?", docs)
     assert stated(answer, "Detroit Lions"), answer.answer
     assert "Packers" not in (answer.short_answer or "")
+
+
+def test_of_two_stories_alike_the_one_the_retriever_marks_recent_answers(
+    recognizer: EntityRecognizer,
+) -> None:
+    """Asked on a given day, news of that week answers "this week" over an older story alike."""
+    question = "Which company lost an antitrust lawsuit this week?"
+    ruling = "A federal judge ruled on Tuesday that {} broke antitrust law, a landmark loss in the lawsuit."
+    title = "Judge rules in antitrust case"
+    older = article(recognizer, ruling.format("Microsoft"), title, published="2023-03-01", url="u://old")
+    newer = article(recognizer, ruling.format("Google"), title, published="2024-08-06", url="u://new")
+    reader = ExtractiveAnswerer.load()
+    assert stated(reader.answer(question, [older, newer]), "Microsoft")  # retrieval's order decides
+    newer.metadata["recent"] = True
+    assert stated(reader.answer(question, [older, newer]), "Google")
