@@ -63,6 +63,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist), one test file each at a time: the suite waits on servers and
+# subprocesses as much as it computes (1,975 s serially, 1,195 s with two workers on 2 cores).
+# PYTEST_ARGS= (empty) runs it in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 # pytest exits 5 when it collects no test: that is reported, not hidden.
 unit: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
