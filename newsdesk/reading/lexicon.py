@@ -93,3 +93,11 @@ OFFICE_INSIDE_NAME = re.compile(rf"\s(?:{_alternatives(OFFICES_INSIDE_NAME)})\.?
 """An office inside a capitalised run, where an organisation ends and a person's name begins."""
 PERSON_CUE = re.compile(rf"(?:\b(?:{_alternatives(PERSON_CUES)})\.?\s+)$")
 """A person cue at the end of the text before a name."""
+
+NATIONAL_SCOPE = re.compile(
+    r"\b(?:U\.S\.A?\.?|U\.S\.|USA?|United States(?:\s+of\s+America)?|Americans?|America|"
+    r"U\.K\.|UK|United Kingdom|Britain|British)(?![\w.])"
+)
+"""Names of the nation a story is set in ("US households", "American grocery stores", "the UK's
+agency"): a national outlet's article seldom repeats them ("the country's", "nationwide"), so a
+question naming one is not asking about a name the evidence must hold."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from newsdesk.dates import MONTHS
 from newsdesk.rag.answer.kinds import focus_kind, focus_words
+from newsdesk.reading.lexicon import NATIONAL_SCOPE
 from newsdesk.reading.outlets import short_names
 from newsdesk.reading.question_dates import named_days
 from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
@@ -282,7 +283,10 @@ def choice_options(question: str) -> tuple[str, ...]:
 
 
 def _names(question: str) -> frozenset[str]:
+    """Stems of the capitalised words the evidence must hold, less the nation a story is set in
+    (``lexicon.NATIONAL_SCOPE``)."""
     found = set()
+    question = NATIONAL_SCOPE.sub(lambda m: " " * len(m.group()), question)
     for i, token in enumerate(tokens(question)):
         lower = token.lower()
         if lower in STOPWORDS or lower in FRAME_WORDS or not token[0].isupper():

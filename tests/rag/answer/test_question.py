@@ -58,3 +58,13 @@ def test_what_the_answer_must_be_about() -> None:
     assert analyse("Who is the individual implicated in the case?").asked == ()  # describes, asks no role
     assert analyse("How many times did she win?").asked == ()  # a frame word
     assert analyse("Who won the marathon?").asked == ()
+
+
+def test_the_nation_a_story_is_set_in_is_no_name_the_evidence_must_hold() -> None:
+    """ "US households", "American stores", "the UK's agency": national news seldom repeats them."""
+    assert analyse("Which food item is running low in many American grocery stores?").names == frozenset()
+    assert analyse("Which awards honor culinary achievement in the United States?").names == frozenset()
+    assert analyse("Which virus can US households test for at home?").names == frozenset()
+    agency = analyse("The UK's National Crime Agency warned of which drug?")
+    assert agency.names == {"natio", "crime", "agenc"}
+    assert analyse("Which drug did the Australian agency warn of?").names == {"austr"}

@@ -204,3 +204,19 @@ def test_of_two_stories_alike_the_one_the_retriever_marks_recent_answers(
     assert stated(reader.answer(question, [older, newer]), "Microsoft")  # retrieval's order decides
     newer.metadata["recent"] = True
     assert stated(reader.answer(question, [older, newer]), "Google")
+
+
+def test_a_question_naming_the_nation_is_answered_by_a_story_that_does_not(
+    answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
+) -> None:
+    """A national story says "nationwide", not "in the US": the question's "US" does not refuse it."""
+    recall = (
+        "Toyota is recalling more than 380,000 Tundra pickup trucks nationwide because debris left during "
+        "manufacturing could cause the engine to fail, federal regulators said this week."
+    )
+    docs = [article(recognizer, recall, "Pickups recalled over engine debris", url="https://example.test/u")]
+    asked = "Which automaker recalled more than 380,000 pickup trucks in {} this week?"
+    answer = answerer.answer(asked.format("the US"), docs)
+    assert stated(answer, "Toyota"), answer.answer
+    same = answerer.answer(asked.format("Brazil"), docs)
+    assert same.abstained or same.confidence < answer.confidence, same.answer
