@@ -239,17 +239,21 @@ def _ends_phrase(token: str) -> bool:
     return token.lower().strip(".") in _STOP_AFTER_WH or _verb_like(token)
 
 
-def focus_words(question: str) -> list[str]:
-    """The words of the wh-phrase after the first "which"/"what" ("which *burger chain* has ..."),
-    after "one of the"; empty when the wh-word is followed by a verb or by "type of"/"kind of" (a
-    description is asked for)."""
+def wh_phrase(question: str) -> tuple[list[str], bool]:
+    """The words of the wh-phrase after the first "which"/"what" ("which *burger chain* has ..."), after
+    "name of" or "one of the", and whether a description is asked ("what *type of* bug": True).
+
+    The phrase ends at a verb, an auxiliary, a preposition or a function word; an adverb ends it once a
+    noun is read ("which phenomenon recently caused"), and opens it before a participle ("which
+    sexually transmitted disease")."""
     m = re.search(r"\bname\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(.*)", question, re.I)
     m = m or re.search(r"\b(?:which|what)\s+(.*)", question, re.I)
     if not m:
-        return []
+        return [], False
     rest = m.group(1)
-    if re.match(r"(?:type|kind|sort|form)s?\s+of\b", rest, re.I):
-        return []  # "what kind of state": a description is asked for, not a name
+    described = re.match(r"(?:type|kind|sort|form)s?\s+of\s+(?:an?\s+)?", rest, re.I)
+    if described:
+        rest = rest[described.end() :]
     rest = re.sub(r"^(?:one|brand)s?\s+of\s+(?:the\s+|a\s+|an\s+)?", "", rest, flags=re.I)
     found: list[str] = []
     tokens = re.findall(r"[A-Za-z][\w.&'’-]*|\d+", rest)
@@ -258,22 +262,33 @@ def focus_words(question: str) -> list[str]:
         joins = low in ("and", "&") and found and i + 1 < len(tokens) and not _ends_phrase(tokens[i + 1])
         if joins:
             continue  # "which music and arts festival": the phrase goes on to its head
-        if low in _STOP_AFTER_WH or (found and _verb_like(token)) or (not found and _verb_like(token)):
+        modifier = bool(found) and found[-1].lower().endswith("ly") and len(found) == 1
+        if low in _STOP_AFTER_WH or (_verb_like(token) and not modifier):
             break
+        if found and low.endswith("ly") and i + 1 < len(tokens) and _verb_like(tokens[i + 1]):
+            break  # "which phenomenon recently caused ..."
         possessive = re.search(r"['’]s?$", token)
         word = token[: possessive.start()] if possessive else token
         found.append(word)
         if (possessive and word.lower() in HEAD_KINDS) or len(found) == 5:
             break  # "which country's president": the country is asked for ("women's" only describes)
-    return found
+    return found, bool(described)
+
+
+def focus_words(question: str) -> list[str]:
+    """The words of the question's wh-phrase (``wh_phrase``)."""
+    return wh_phrase(question)[0]
 
 
 def focus_kind(question: str) -> tuple[str, str]:
     """(head noun, kind) of the question's wh-phrase: ("chain", "org") for "Which burger chain ...";
     the kind is "" when the head is unknown (then any name may answer, see the module's docstring)."""
-    phrase = focus_words(question)
+    phrase, described = wh_phrase(question)
     if not phrase:
         return "", ""
+    if described:  # "what kind of state": a description is asked for, not a name
+        head = phrase[-1].lower().strip(".’'")
+        return ("" if head in READING_STOPWORDS else head), ""
     lowered = [w.lower().strip(".’'") for w in phrase]
     # The head is the last word, unless that is a present-tense verb after a known noun
     # ("which company plans ...").

@@ -304,30 +304,14 @@ def _describing(question: str) -> frozenset[str]:
     return frozenset(stem(w.lower()) for w in focus_words(question))
 
 
-def _focus(question: str) -> str:
-    m = re.search(
-        r"\b(?:which|what)\s+(?:type\s+of\s+|kind\s+of\s+)?((?:[a-z-]+\s+){0,2}?)([a-z-]+)\b(?:\s*,|\s+(?:is|was|are|were|has|had|have|did|does|do|reported|that|who|which|in|of|from))",
-        question,
-        re.I,
-    )
-    if m and m.group(2).lower() not in STOPWORDS:
-        return m.group(2).lower()
-    m = re.search(
-        r"\bname\s+of\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?([a-z-]+)\s+(?:that|who|which|developed|of)\b",
-        question,
-        re.I,
-    )
-    return m.group(1).lower() if m else ""
-
-
 def analyse(question: str) -> Question:
     """Read a question."""
     text = " ".join(question.split())
     yes_no = is_yes_no(text)
     options = choice_options(text) if (yes_no or re.search(r"\bwhich\b", text, re.I)) else ()
     kind = "choice" if options else ("yesno" if yes_no else answer_type(text))
-    head, head_kind = focus_kind(text) if kind in NAME_TYPES or kind == "what" else ("", "")
-    if head_kind and _which_first(text):
+    head, head_kind = focus_kind(text)
+    if head_kind and (kind in NAME_TYPES or kind == "what") and _which_first(text):
         kind = _KIND_TYPES.get(head_kind, head_kind)
     else:
         head_kind = ""
@@ -336,7 +320,7 @@ def analyse(question: str) -> Question:
         text=text,
         terms=content_terms(text),
         answer_type=kind,
-        focus=head or _focus(text),
+        focus=head,
         focus_kind=head_kind,
         names=_names(text) - _describing(text),
         numbers=frozenset(stem(t) for t in words(text) if t[0].isdigit()),

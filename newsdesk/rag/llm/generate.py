@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -35,6 +34,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from newsdesk.config import Settings
+from newsdesk.rag.answer.kinds import wh_phrase
 from newsdesk.rag.llm.backends import BackendUnavailable, chat_model, describe, token_limit
 from newsdesk.rag.llm.citations import Processed, process, short_answer
 from newsdesk.rag.llm.followup import HistoryItem, turns_of
@@ -299,18 +299,12 @@ def agrees_with(found: ShortAnswer, extractive: Answer) -> bool:
     return bool(mine) and (f" {mine} " in f" {theirs} " or f" {theirs} " in f" {mine} ")
 
 
-_WHAT_NOUN = re.compile(
-    r"\b(?:what|which)\s+(?!(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|may|"
-    r"might|must|happen(?:s|ed)?|cause[sd]?|make[s]?|made|kind|type|sort)\b)[a-z][\w-]*",
-    re.I,
-)
-
-
 def wants_a_clause(answer: Answer) -> bool:
     """Whether the question asks for a clause rather than a name, date or number: an untyped
     question ("What was huihui?", "Why ...?") with no "what/which NOUN" in it ("What aircraft ...?"
-    asks for a name)."""
-    return answer.answer_type in ("what", "") and not _WHAT_NOUN.search(answer.question)
+    asks for a name; "What kind of ...?" a description)."""
+    phrase, described = wh_phrase(answer.question)
+    return answer.answer_type in ("what", "") and (not phrase or described)
 
 
 SHORT_ANSWER_WORDS = 6

@@ -25,8 +25,8 @@ from newsdesk.rag.answer.question import analyse
         ("Which member of BTS announced a solo world tour this week?", "member", "person"),
         ("Which US state passed a law banning TikTok?", "state", "place"),
         ("Which country's prime minister was suspended by the constitutional court?", "country", "place"),
-        ("Which type of plant was found growing on the moon?", "", ""),
-        ("The law admitted California as what kind of state?", "", ""),
+        ("Which type of plant was found growing on the moon?", "plant", ""),  # a description is asked
+        ("The law admitted California as what kind of state?", "state", ""),
         ("Which law was struck down by the Supreme Court?", "law", "law"),
         ("Which stadium will host the final?", "stadium", "facility"),
     ],
@@ -43,6 +43,20 @@ def test_the_phrase_stops_at_the_verb() -> None:
     ]
     assert focus_words("Which NFL team won the Super Bowl?") == ["NFL", "team"]
     assert focus_words("What happened in Paris?") == []
+    assert focus_words("Which type of bug will emerge this spring?") == ["bug"]
+    assert focus_words("Cases of which sexually transmitted disease have hit a high?") == [
+        "sexually",
+        "transmitted",
+        "disease",
+    ]
+    assert focus_words("Which phenomenon recently caused the sky to light up?") == ["phenomenon"]
+    assert focus_words("Which of the following is the highest court?") == []
+
+
+def test_one_reader_of_the_focus_for_every_kind_of_question() -> None:
+    assert analyse("In which year did the bridge open?").focus == "year"
+    assert analyse("Which type of event placed millions under alerts?").focus == "event"
+    assert analyse("What is the name of the festival that Phish is hosting?").focus == "festival"
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from newsdesk.rag.llm.generate import (
     UNSUPPORTED_NOTICE,
     Answerer,
     GenerativeAnswerer,
+    wants_a_clause,
 )
 from newsdesk.rag.types import Answer
 from tests.ollama_standin import OllamaStandIn
@@ -222,3 +223,19 @@ def test_a_short_answer_must_agree_with_the_extractive_evidence(
     assert [c.n for c in good.citations] == list(range(1, len(good.citations) + 1))
     loose = make(extractive, FakeListChatModel(responses=["Wang Yi"]), llm_style="short", llm_agree=False)
     assert loose.answer(ZHUHAI, seed_documents).answer.startswith("Wang Yi. [1] ")
+
+
+@pytest.mark.parametrize(
+    ("question", "clause"),
+    [
+        ("Why did the council delay the vote?", True),
+        ("What prompted evacuations across the Texas Panhandle?", True),
+        ("What kind of establishment replaced the gas station?", True),
+        ("Which animal escaped from the zoo?", False),
+        ("What aircraft did the airline order?", False),
+    ],
+)
+def test_a_clause_is_wanted_unless_the_question_names_the_kind_of_thing(question: str, clause: bool) -> None:
+    """The model's short phrase replaces the lead only when a thing is asked for (one reading of the
+    wh-phrase, ``kinds.wh_phrase``, shared with the extractive reader)."""
+    assert wants_a_clause(Answer(question=question, answer="", abstained=False, answer_type="what")) is clause
