@@ -356,9 +356,13 @@ class Group:
 
 
 def _alias_target(key: str, longer: Sequence[str]) -> str | None:
-    """The one longer name holding ``key`` as whole words ("Bankman-Fried" -> "Sam Bankman-Fried")."""
+    """The longer name holding ``key`` as whole words ("Bankman-Fried" -> "Sam Bankman-Fried"): the one
+    hit, or the one hit that every other hit holds ("Knicks" -> "New York Knicks", also inside
+    "New York Knicks NBA Finals")."""
     inner = f" {' '.join(key.split())} "
     hits = [o for o in longer if inner in f" {' '.join(o.split())} "]
+    if len(hits) > 1:
+        hits = [h for h in hits if all(f" {h} " in f" {o} " for o in hits)]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -367,13 +371,13 @@ def vote(spans: Sequence[Span]) -> list[Group]:
     by_key: dict[str, list[Span]] = defaultdict(list)
     for span in spans:
         by_key[span.key].append(span)
-    keys = sorted(by_key, key=lambda k: -len(k))
     name_kinds = {"name", "opener", "quoted", *ENTITY_KINDS}
-    named = [k for k in keys if any(s.kind in name_kinds for s in by_key[k])]
+    keys = sorted(by_key, key=lambda k: -len(k))
+    named_keys = [k for k in keys if any(s.kind in name_kinds for s in by_key[k])]
     for key in keys:
         if not all(s.kind in name_kinds for s in by_key[key]):
             continue
-        longer = [k for k in named if len(k) > len(key) and k in by_key]
+        longer = [k for k in named_keys if len(k) > len(key) and k in by_key]
         target = _alias_target(key, longer)
         if target is not None:
             by_key[target].extend(by_key.pop(key))
