@@ -17,8 +17,10 @@ url, character offsets) plus ``score``, the cosine similarity of the passage to 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,9 @@ from newsdesk.index.filters import Filters, OutletCatalog
 from newsdesk.index.store import ChunkStore, ChunkView
 from newsdesk.rag.news import RECENT_KEY, NewsHints, hints_for
 from newsdesk.rag.rerank import CrossEncoderReranker
+
+LEXICAL_WORKERS = 4
+"""BM25 searches that may run at once (one per question being answered; more wait their turn)."""
 
 
 @dataclass
@@ -89,6 +94,15 @@ class NewsRetriever(BaseRetriever):
     rerank_depth: int = 20
     news_refresh_seconds: float = 30.0
     _newest: tuple[float, int | None] | None = PrivateAttr(default=None)
+    _workers: ThreadPoolExecutor | None = PrivateAttr(default=None)
+    _workers_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def _lexical_pool(self) -> ThreadPoolExecutor:
+        """Threads for BM25 searches (each keeps its own SQLite connection), started on first use."""
+        with self._workers_lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(max_workers=LEXICAL_WORKERS, thread_name_prefix="bm25")
+            return self._workers
 
     def _news_facts(self) -> tuple[OutletCatalog, int | None]:
         """Known outlets (from the BM25 mirror; none without it) and the newest day (cached a while)."""
@@ -150,7 +164,6 @@ class NewsRetriever(BaseRetriever):
     def _retrieve(
         self, view: ChunkView, query: str, k: int, hard: Filters, as_of: int | None = None
     ) -> list[Document]:
-        vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         pool: dict[str, _Candidate] = {}
         if hard.matches_nothing:
             return []
@@ -163,9 +176,18 @@ class NewsRetriever(BaseRetriever):
         # One dense and one BM25 search, deeper when the question names outlets or dates: the passages
         # that match those are picked from them. (Searches filtered on metadata took seconds at 100k
         # chunks in Chroma, and a few hundred ms in SQLite.) Every search is within the hard filters.
+        # BM25 runs on a worker thread while the question is embedded and the dense search runs (SQLite
+        # and ONNX Runtime release the GIL): the question waits for the slower of the two, not both.
         depth = self.candidates * (self.hint_depth if hinted else 1)
+        lexical_index = self.store.lexical
+        pending = (
+            self._lexical_pool().submit(lexical_index.search, query, depth, hard or None)
+            if lexical_index is not None
+            else None
+        )
+        vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         dense = view.search(vector, depth, where=hard.chroma_where())
-        lexical = self.store.lexical.search(query, depth, hard or None) if self.store.lexical else []
+        lexical = pending.result() if pending is not None else []
         for filters in [hard, *hinted]:
             for hit in [h for h in dense if filters.passes(h.metadata)][: self.candidates]:
                 pool.setdefault(hit.id, _Candidate(hit.id, hit.text, hit.metadata)).cosine = hit.score

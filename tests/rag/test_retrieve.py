@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,27 @@ def test_ask_takes_the_day_asked_and_rejects_a_malformed_one(news_desk: Newsdesk
         refused = news_desk.qa.ask("Who defended the Google deal this week?", as_of=bad)
         assert refused.abstained and not refused.citations
         assert refused.answer.startswith("Please check the day the question is asked on")
+
+
+def test_bm25_searches_on_worker_threads_while_the_question_is_embedded(
+    news_desk: Newsdesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several questions at once each get their BM25 search, on the retriever's own threads, and the
+    same passages as one at a time."""
+    retriever = news_desk.qa.retriever
+    lexical = news_desk.store.lexical
+    assert lexical is not None
+    threads: list[str] = []
+    search = lexical.search
+
+    def spying(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return search(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lexical, "search", spying)
+    questions = ["zyxolite", "Who presides over the Google antitrust case?", "Black Friday power banks"] * 3
+    alone = [urls(retriever.invoke(q)) for q in questions]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda q: urls(retriever.invoke(q)), questions))
+    assert together == alone and alone[0][0] == "u://a5"
+    assert len(threads) == 2 * len(questions) and all(name.startswith("bm25") for name in threads)
