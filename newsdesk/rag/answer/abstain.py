@@ -15,9 +15,11 @@ a compound question (yes/no, choice, one naming two outlets, or a long one) it i
 * ``type_missing``: the question wants a typed answer (a person, a date, an amount ...) and no span of
   that type was found; ``answer_score``: the best answer group's score (votes included);
 * ``negation_unmatched``: the question negates and the evidence does not; ``negation_reversed``: the
-  best sentence negates and the question does not; ``antonym_swap`` / ``negating_prefix``: a question
-  word is missing from the evidence but its opposite ("largest"/"smallest", "legal"/"illegal") is
-  there (these four are 0 for compound questions, which are checked claim by claim);
+  best sentence negates one of the question's words ("did not win") and the question does not (a
+  negation elsewhere in it, "whose sponsor was not named", says nothing of the answer);
+  ``antonym_swap`` / ``negating_prefix``: a question word is missing from the evidence but its
+  opposite ("largest"/"smallest", "legal"/"illegal") is there (these four are 0 for compound
+  questions, which are checked claim by claim);
 * ``order_kept``: the share of the question's consecutive content-word pairs the best sentence keeps in
   order, within four words (a question that swaps roles keeps the words, not their order);
 * ``yes_no``: a yes/no or choice question.
@@ -41,7 +43,7 @@ from collections.abc import Iterable, Sequence
 
 from newsdesk.dates import MONTH_NAMES
 from newsdesk.rag.answer.candidates import Sentence
-from newsdesk.rag.answer.question import Question, missing_outlets, negation_terms
+from newsdesk.rag.answer.question import NEGATION_WORDS, Question, missing_outlets, negation_terms
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.yesno import _NEGATING_PREFIX, ANTONYMS
 from newsdesk.reading.outlets import named_sources
@@ -124,6 +126,22 @@ def order_kept(question: str, terms: dict[str, float], sentence_stems: list[str]
     return kept / len(pairs)
 
 
+NEGATION_REACH = 4
+"""Words after a negation that it says "not" of ("did not win the race")."""
+
+
+def negates_the_question(text: str, terms: dict[str, float]) -> bool:
+    """Whether a negation in ``text`` stands just before one of the question's words: "Smith did not
+    win" reverses "Who won?", "The company, which was not named, recalled ..." does not."""
+    tokens = list(words(text))
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        negation = low in NEGATION_WORDS or low.endswith(("n't", "n’t"))
+        if negation and any(stem(t) in terms for t in tokens[i + 1 : i + 1 + NEGATION_REACH]):
+            return True
+    return False
+
+
 def compound(reading: Reading) -> bool:
     q = reading.question
     return (
@@ -172,7 +190,7 @@ def features(reading: Reading) -> dict[str, float]:
         return out
     q_negated = bool(negation_terms(q.text))
     out["negation_unmatched"] = float(q_negated and not any(negation_terms(s.text) for s in chosen))
-    out["negation_reversed"] = float(not q_negated and bool(negation_terms(best.text)))
+    out["negation_reversed"] = float(not q_negated and negates_the_question(best.text, q.terms))
     for token in words(q.text):
         st = stem(token)
         if st in evidence:

@@ -273,3 +273,25 @@ def test_counted_people_may_be_written_as_males_and_females(answerer: Extractive
     )
     answer = answerer.answer("How many men older than 18 are there for every 100 women in Harlow?", [census])
     assert not answer.abstained and "91.3" in lead(answer)
+
+
+def test_a_negation_counts_against_an_answer_only_when_it_negates_what_is_asked(
+    answerer: ExtractiveAnswerer,
+) -> None:
+    """ "Kessler did not win" reverses "Who won?"; "a course whose owner was not named" does not."""
+    asides = doc(
+        "Anna Kessler won the Brackwood marathon on Sunday, on a course whose sponsor was not named.",
+        title="Brackwood marathon",
+    )
+    reversed_ = doc(
+        "Anna Kessler did not win the Brackwood marathon on Sunday, her coach said after the race.",
+        title="Brackwood marathon",
+    )
+    question = "Who won the Brackwood marathon on Sunday?"
+    said = answerer.answer(question, [asides])
+    assert not said.abstained and "Anna Kessler" in lead(said)
+    denied = answerer.answer(question, [reversed_])
+    assert denied.abstained or denied.confidence < said.confidence
+    read = answerer.read(question, [asides])
+    assert read.features["negation_reversed"] == 0.0
+    assert answerer.read(question, [reversed_]).features["negation_reversed"] == 1.0
