@@ -120,6 +120,19 @@ def build_app(desk: Newsdesk, guards: Guards | None = None) -> FastAPI:
         body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True, default=str)
         return Response(body, status_code=422, media_type="application/json")
 
+    @app.exception_handler(Exception)
+    async def failed(request: Request, error: Exception) -> Response:
+        """A request that fails inside Newsdesk: its traceback in the log (``newsdesk.serve``), a plain
+        500 to the client (never the error's text: it may quote an article or a path)."""
+        _log.error(
+            "%s %s failed",
+            request.method,
+            request.url.path,
+            exc_info=error,
+            extra=log_fields(path=request.url.path),
+        )
+        return JSONResponse({"detail": "internal error; the server's log has the details"}, status_code=500)
+
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         follower = guards.follower

@@ -130,3 +130,21 @@ def test_metrics_can_be_opened_to_a_scraper_while_the_rest_wants_the_login(
     with TestClient(build_app(Newsdesk(settings, embedder=embedder))) as client:
         assert client.get("/metrics").status_code == 200
         assert client.get("/api/ask", params={"q": QUESTION}).status_code == 401
+
+
+def test_a_request_that_fails_inside_is_logged_with_its_traceback_and_answered_plainly(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator finds the traceback in the log; the client gets a plain 500, never the error's text."""
+    desk = Newsdesk(Settings(db=tmp_path / "index", home=tmp_path / "home", auth=":".join(LOGIN)), embedder)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk gone at /srv/secret/index")
+
+    monkeypatch.setattr(type(desk.qa), "ask", broken)
+    with TestClient(build_app(desk), raise_server_exceptions=False) as client:
+        response = client.get("/api/ask", params={"q": QUESTION}, headers=BASIC)
+    assert response.status_code == 500
+    assert "secret" not in response.text and "internal error" in response.json()["detail"]
+    [record] = [r for r in caplog.records if r.name == "newsdesk.serve" and r.exc_info]
+    assert "/api/ask" in record.getMessage() and "disk gone" in str(record.exc_info[1])
