@@ -43,7 +43,7 @@ from collections.abc import Iterable, Sequence
 
 from newsdesk.dates import MONTH_NAMES
 from newsdesk.rag.answer.candidates import Sentence
-from newsdesk.rag.answer.question import NEGATION_WORDS, Question, missing_outlets, negation_terms
+from newsdesk.rag.answer.question import Question, is_negation, missing_outlets, negation_terms
 from newsdesk.rag.answer.reading import Reading
 from newsdesk.rag.answer.yesno import _NEGATING_PREFIX, ANTONYMS
 from newsdesk.reading.outlets import named_sources
@@ -135,9 +135,7 @@ def negates_the_question(text: str, terms: dict[str, float]) -> bool:
     win" reverses "Who won?", "The company, which was not named, recalled ..." does not."""
     tokens = list(words(text))
     for i, token in enumerate(tokens):
-        low = token.lower()
-        negation = low in NEGATION_WORDS or low.endswith(("n't", "n’t"))
-        if negation and any(stem(t) in terms for t in tokens[i + 1 : i + 1 + NEGATION_REACH]):
+        if is_negation(token) and any(stem(t) in terms for t in tokens[i + 1 : i + 1 + NEGATION_REACH]):
             return True
     return False
 

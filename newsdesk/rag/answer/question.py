@@ -417,9 +417,17 @@ def missing_outlets(question: str, sources: Sequence[str], evidence: str = "") -
     return missing
 
 
+_NOT_SUFFIX = re.compile(r"n[’']t\b", re.I)
+
+
+def is_negation(token: str) -> bool:
+    """A negation word ("not", "never", "without" ...) or a contraction of "not" ("didn't")."""
+    return token.lower() in NEGATION_WORDS or bool(_NOT_SUFFIX.search(token))
+
+
 def negation_terms(text: str) -> set[str]:
-    """The negation words of a text (lower case)."""
+    """The negation words of a text (lower case; a contraction of "not" counts as "not")."""
     found = {t.lower() for t in tokens(text) if t.lower() in NEGATION_WORDS}
-    if re.search(r"n[’']t\b", text):
+    if _NOT_SUFFIX.search(text):
         found.add("not")
     return found

@@ -371,13 +371,13 @@ def vote(spans: Sequence[Span]) -> list[Group]:
     by_key: dict[str, list[Span]] = defaultdict(list)
     for span in spans:
         by_key[span.key].append(span)
-    name_kinds = {"name", "opener", "quoted", *ENTITY_KINDS}
     keys = sorted(by_key, key=lambda k: -len(k))
-    named_keys = [k for k in keys if any(s.kind in name_kinds for s in by_key[k])]
+    name_kinds = {"name", "opener", "quoted", *ENTITY_KINDS}
+    named = [k for k in keys if any(s.kind in name_kinds for s in by_key[k])]
     for key in keys:
         if not all(s.kind in name_kinds for s in by_key[key]):
             continue
-        longer = [k for k in named_keys if len(k) > len(key) and k in by_key]
+        longer = [k for k in named if len(k) > len(key) and k in by_key]
         target = _alias_target(key, longer)
         if target is not None:
             by_key[target].extend(by_key.pop(key))
