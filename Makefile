@@ -9,7 +9,7 @@ LOCK ?= requirements.lock
 CONSTRAINTS := $(if $(LOCK),-c $(LOCK))
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS)
 
-.PHONY: setup demo test lint typecheck unit browser-deps nginx-deps lock test-openai-next screenshots
+.PHONY: setup demo test lint typecheck unit browser-deps nginx-deps lock screenshots
 
 setup: $(STAMP)
 
@@ -73,13 +73,3 @@ unit: setup
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
 
 test: setup browser-deps nginx-deps lint typecheck unit
-
-# The generated-answer tests against the newest openai release the ranges allow (the 3.x line, httpx2),
-# then back to the locked version: proof that the code takes both, so the lock can move.
-LLM_TESTS := tests/rag/llm tests/newsdesk/test_cli_llm.py tests/ui/test_app_llm.py
-test-openai-next: setup
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'openai>=3,<4'
-	$(BIN)/python -c 'import openai; print("openai", openai.__version__)'
-	$(BIN)/python -m pytest -q $(LLM_TESTS); rc=$$?; \
-	$(PIP) openai; $(BIN)/python -c 'import openai; print("back to the lock: openai", openai.__version__)'; \
-	exit $$rc
