@@ -50,6 +50,7 @@ from newsdesk.rag.answer.spans import (
     STRONG_FIT,
     Group,
     carry_context,
+    framed_lead,
     novelty,
     score_sentences,
     score_spans,
@@ -305,8 +306,10 @@ class ExtractiveAnswerer:
 
     def _sentence(self, reading: Reading) -> tuple[list[Statement], str]:
         q = reading.question
-        # A headline states a topic rather than an answer: a body sentence leads when there is one.
-        head = next((s for s in reading.ranked if not s.heading), reading.ranked[0])
+        # A body sentence that repeats the question around new words leads ("which insect ..."); else
+        # the best body sentence (a headline states a topic rather than an answer).
+        body = next((s for s in reading.ranked if not s.heading), reading.ranked[0])
+        head = framed_lead(q, reading.ranked) or body
         start, end = lead_span(head, None, q.terms, MAX_UNTYPED_LEAD_WORDS)
         lead_sentence = sub_sentence(head, start, end)
         same = [x for x in reading.sentences if x.key == head.key and x is not head]

@@ -360,17 +360,23 @@ _EVENT_WORDS = frozenset(
 _MODEL_NAME = re.compile(r"(?=[^\d]*[A-Za-z])(?=.*\d)(?!(?:1[5-9]|20)\d\ds?$)[A-Z][\w-]*(?:\s[\w-]+){0,2}")
 """A product's model name: a capitalised word with a number in it or after it ("Su-57", "iPhone 16",
 "Boeing 737"), not a year."""
-_PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|throughout)\s+(?:the\s+)?$")
+PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|throughout)\s+(?:the\s+)?$")
+"""A preposition of place right before a name: "won in Miami" says where, not who."""
 _PLACE_WORDS = frozenset(
     "city county state province river lake mountain island street avenue park bay valley district".split()
 )
 
 
 def _strip_name(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop a leading article/stopword or title ("CEO", "President") and a trailing possessive."""
+    """Drop a leading article/stopword, question word, auxiliary or contraction ("Is Rite Aid closing
+    ...?" in a headline, "It's Sweden's seventh win") or title ("CEO", "President") and a trailing
+    possessive."""
     piece = text[start:end]
     m = re.match(
-        r"(?:(?:The|A|An|This|That|These|Those|His|Her|Their|Its|Our|But|And|In|On|At|For|As)\s+)+", piece
+        r"(?:(?:The|A|An|This|That|These|Those|His|Her|Their|Its|Our|But|And|In|On|At|For|As"
+        r"|Is|Are|Was|Were|Will|Would|Can|Could|Should|Does|Do|Did|Has|Have|Had"
+        r"|How|What|Why|When|Where|Who|Which|(?:It|That|There|Here|What|Who|He|She)['’]s)\s+)+",
+        piece,
     )
     if m and m.end() < len(piece):
         start += m.end()
@@ -475,7 +481,7 @@ def name_spans(text: str, names_seen: set[str] | None = None) -> list[tuple[int,
             kind = "org"
         elif (
             lowered[-1] in _PLACE_WORDS
-            or _PLACE_CUE.search(before)
+            or PLACE_CUE.search(before)
             or re.match(r",\s+[A-Z][a-z]+\b(?!\s+[A-Z])", after)
         ):
             kind = "place"

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 
-from newsdesk.reading.words import READING_STOPWORDS
+from newsdesk.reading.lexicon import NATIONAL_SCOPE
+from newsdesk.reading.words import READING_STOPWORDS, stem, token_spans
 
 LABEL_KINDS = {
     "PERSON": "person",
@@ -185,25 +186,47 @@ PLACE_FOCUS = {
 
 def gazetteer_key(text: str) -> str:
     """A place name as the gazetteers spell it: lower case, a leading "the" dropped, hyphens for spaces."""
-    key = re.sub(r"^the\s+", "", text.strip().lower().rstrip(".’'s"))
+    key = re.sub(r"(?:['’]s?)?\.?$", "", text.strip().lower())  # a possessive, not any final "s": Texas
+    key = re.sub(r"^the\s+", "", key)
     return re.sub(r"\s+", "-", key)
 
 
 def place_fit(focus: str, text: str) -> float | None:
     """How well a place named ``text`` answers a place question whose head is ``focus``: 1 for a
     country asked as a country (a U.S. state as a state; a city: neither), a small share otherwise;
-    None when the head is not narrowed."""
+    None when the head is not narrowed. The nation a story is set in (``lexicon.NATIONAL_SCOPE``: "the
+    U.S.", "Britain") fits "which country" as a city does: news asks it of another country."""
     narrow = PLACE_FOCUS.get(focus)
     if narrow is None:
         return None
     key = gazetteer_key(text)
     is_country, is_state = key in COUNTRIES, key in US_STATES
+    if narrow == "country" and NATIONAL_SCOPE.fullmatch(
+        re.sub(r"^the\s+|['’]s?$", "", text.strip(), flags=re.I)
+    ):
+        return 0.35  # as any place that is no country
     if narrow == "country":
         return 1.0 if is_country else 0.35
     if narrow == "state":
         # "which state" in U.S. news is a U.S. state; Georgia and Washington are both.
         return 1.0 if is_state else (0.3 if not is_country else 0.2)
     return 0.3 if (is_country or is_state) else 1.0
+
+
+PLACE_NAMED_HEADS = frozenset("team teams club side squad school college".split())
+"""Heads of organisations news names by their place: "Argentina won the Copa América", "Michigan beat
+Washington" (the team, the school)."""
+
+
+def answered_by_place(question: str) -> bool:
+    """A place name answers this organisation question: its head is named by place ("which soccer
+    team", "which school") or a place word opens the wh-phrase ("which *state* Supreme Court", "which
+    *state* Senate": the question asks which state's)."""
+    head, kind = focus_kind(question)
+    if kind != "org":
+        return False
+    phrase = [w.lower() for w in focus_words(question)]
+    return head in PLACE_NAMED_HEADS or (len(phrase) > 1 and phrase[0] in PLACE_FOCUS)
 
 
 _STOP_AFTER_WH = frozenset(
@@ -273,6 +296,42 @@ def wh_phrase(question: str) -> tuple[list[str], bool]:
         if (possessive and word.lower() in HEAD_KINDS) or len(found) == 5:
             break  # "which country's president": the country is asked for ("women's" only describes)
     return found, bool(described)
+
+
+AUXILIARIES = frozenset(
+    "is are was were be been being has have had will would did does do can could may might should".split()
+)
+"""Verbs a question puts beside its wh-phrase that the sentence it paraphrases often words otherwise
+("which insect *has been* added" / "scientists added the monarch butterfly")."""
+
+
+def wh_frame(question: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The stems before and after the question's "which/what" phrase: the frame a news sentence often
+    repeats around the answer ("a pod of [which species] washed ashore" / "a pod of pilot whales washed
+    ashore"); None when the question has no such phrase. "Which of the following" and "what type of"
+    belong to the phrase; auxiliaries at the start of the words after it are left out."""
+    found = token_spans(question)
+    low = [t.lower() for _, _, t in found]
+    # "In what is believed to be ..., a pod of which species": "which" asks, when there is one.
+    at = next((i for i, t in enumerate(low) if t == "which"), None)
+    at = next((i for i, t in enumerate(low) if t == "what"), None) if at is None else at
+    if at is None:
+        return None
+    end = at + 1
+    if low[end : end + 3] == ["of", "the", "following"]:
+        end += 3
+    if (
+        low[end : end + 2]
+        and low[end] in ("type", "types", "kind", "kinds", "sort", "form")
+        and low[end + 1 : end + 2] == ["of"]
+    ):
+        end += 2
+    phrase = {w.lower() for w in wh_phrase(question[found[at][0] :])[0]}
+    while end < len(low) and low[end].strip("’'s") in {w.strip("’'s") for w in phrase}:
+        end += 1
+    while end < len(low) and low[end] in AUXILIARIES:
+        end += 1
+    return tuple(stem(t) for t in low[:at]), tuple(stem(t) for t in low[end:])
 
 
 def focus_words(question: str) -> list[str]:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from newsdesk.dates import MONTHS
-from newsdesk.rag.answer.kinds import focus_kind, focus_words
+from newsdesk.rag.answer.kinds import answered_by_place, focus_kind, focus_words, wh_frame
 from newsdesk.reading.lexicon import NATIONAL_SCOPE
 from newsdesk.reading.outlets import short_names
 from newsdesk.reading.question_dates import named_days
@@ -204,6 +204,10 @@ class Question:
     asked: tuple[str, ...] = ()
     """Stems of what the answer must be about: the role a "who is the ..." question asks about
     ("mayor"), the words of what a "how many" question counts ("passengers"); empty when none."""
+    by_place: bool = False
+    """A place name answers this organisation question (``kinds.answered_by_place``: "which team")."""
+    frame: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    """The stems before and after its "which/what" phrase (``kinds.wh_frame``); None without one."""
 
     @property
     def typed(self) -> bool:
@@ -332,6 +336,8 @@ def analyse(question: str) -> Question:
         wants_year=wants_year,
         phrases=tuple(m.group(1) for m in _QUOTED.finditer(text)),
         asked=asked_nouns(text),
+        by_place=answered_by_place(text),
+        frame=wh_frame(text),
     )
 
 

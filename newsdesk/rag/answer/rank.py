@@ -195,13 +195,4 @@ def rank_groups(
         groups, features = [g for g, _ in kept], [f for _, f in kept]
     for g, chance in zip(groups, chances(weights, features), strict=True):
         g.chance = chance
-    ordered = sorted(groups, key=lambda g: g.chance, reverse=True)
-    # In the winner's own sentence, a name the article calls a thing of the asked kind ("Zepbound,
-    # the weight-loss drug, made by Eli Lilly") answers "which weight-loss drug" before the others.
-    said = {id(s.sentence) for s in ordered[0].spans}
-    for g, f in zip(groups, features, strict=True):
-        if f["described"] and g is not ordered[0] and any(id(s.sentence) in said for s in g.spans):
-            ordered.remove(g)
-            ordered.insert(0, g)
-            break
-    return ordered
+    return sorted(groups, key=lambda g: g.chance, reverse=True)

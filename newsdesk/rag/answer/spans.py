@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from newsdesk.rag.answer.candidates import Sentence, Span, idf
-from newsdesk.rag.answer.kinds import ENTITY_KINDS, KIND_FIT, place_fit
+from newsdesk.rag.answer.candidates import PLACE_CUE, Sentence, Span, idf
+from newsdesk.rag.answer.kinds import AUXILIARIES, ENTITY_KINDS, KIND_FIT, place_fit
 from newsdesk.rag.answer.question import NAME_TYPES, Question
 from newsdesk.reading.words import READING_STOPWORDS as STOPWORDS
 from newsdesk.reading.words import share, stem, stems, words
@@ -245,8 +245,80 @@ def _apposition_after(focus: str) -> re.Pattern[str]:
 def _apposition_before(focus: str) -> re.Pattern[str]:
     # "the festival Mondegreen", "drugs such as Zepbound", "a drug called Zepbound"
     return re.compile(
-        rf"\b{re.escape(focus)}e?s?,?\s+(?:(?:such\s+as|called|named|known\s+as|like)\s+)?[“\"‘]?$", re.I
+        rf"\b{re.escape(focus)}e?s?(?:,?\s+(?:(?:such\s+as|called|named|known\s+as|like)\s+)?|(?:\s+[\w'’-]+){{1,4}},\s+)[“\"‘]?$",
+        re.I,
     )
+
+
+FRAME_SLOT = 6
+"""Words an answer may take between the two sides of the question's frame (``frame_fit``)."""
+FRAMED_SHARE = 0.9
+"""An untyped answer's lead may be a sentence repeating the question's frame around new words if it
+scores at least this share of the best sentence's relevance: the frame decides between sentences the
+ranker finds about as good (on news-quiz questions, 0.5 and 0.7 chose as well; on Wikipedia's, they
+took sentences that echo the question less for a loose frame)."""
+FRAMED_FIT = 1.0
+"""The least ``frame_fit`` that decides: one content word of the frame beside the new words."""
+_AUXILIARY_STEMS = frozenset(stem(w) for w in AUXILIARIES)
+
+
+def _frame_weight(token: str) -> float:
+    return 0.25 if token in STOPWORDS or token in _AUXILIARY_STEMS else 1.0
+
+
+def _matched(seq: Sequence[str], at: int, words: Sequence[str]) -> float:
+    """The weight of ``words`` matched in order from token ``at`` on, up to the first that differs."""
+    total = 0.0
+    for i, word in enumerate(words):
+        if at + i >= len(seq) or seq[at + i] != word:
+            break
+        total += _frame_weight(word)
+    return total
+
+
+def frame_fit(q: Question, sentence: Sentence) -> float:
+    """How much of the question's frame (``kinds.wh_frame``) the sentence repeats right around words
+    the question does not hold, where the answer stands: "a pod of [which species] washed ashore" in "a
+    pod of pilot whales washed ashore", "keeps stealing [what]" in "likes to steal surfboards", and a
+    passive question said actively, "[which insect] has been added to the list" in "added the monarch
+    butterfly to the list". The frame's words matched next to the new words, in order, each 1 (a
+    function word 0.25); 0 when no content word of the frame stands beside them."""
+    if q.frame is None:
+        return 0.0
+    before, after = q.frame
+    seq = sentence.token_stems
+    n = len(seq)
+    # the frame's words before the answer, matched backwards from each token
+    left = [_matched(seq[e - 1 :: -1] if e else (), 0, before[::-1]) for e in range(n + 1)]
+    new = [t not in q.terms and _frame_weight(t) == 1.0 for t in seq]
+    best = 0.0
+    for p in range(n + 1):
+        at = p
+        while at < n and seq[at] in _AUXILIARY_STEMS and (not after or seq[at] != after[0]):
+            at += 1
+        right = _matched(seq, at, after)
+        rest = _matched(seq, p, after[1:])  # the frame's first word said before the answer instead
+        for e in range(max(0, p - FRAME_SLOT), p):
+            if not any(new[e:p]):
+                continue
+            fits = [left[e] + right]
+            if after and e and seq[e - 1] == after[0] and rest:
+                fits.append(_frame_weight(after[0]) + rest)
+            best = max([best] + [f for f in fits if f >= 1.0])
+    return best
+
+
+def framed_lead(q: Question, ranked: Sequence[Sentence]) -> Sentence | None:
+    """Among the body sentences that score at least ``FRAMED_SHARE`` of the best's relevance, the one
+    that best repeats the question's frame around new words (``frame_fit``), for a question whose
+    answer is no name or number ("which insect", "stealing what"); None when none repeats it."""
+    if q.frame is None or not ranked:
+        return None
+    floor = FRAMED_SHARE * ranked[0].relevance
+    body = [s for s in ranked if s.relevance >= floor and not s.heading and not s.furniture]
+    fits = [(frame_fit(q, s), s) for s in body]
+    fit, sentence = max(fits, key=lambda x: x[0], default=(0.0, None))
+    return sentence if fit >= FRAMED_FIT else None
 
 
 def type_fit(q: Question, kind: str) -> float:
@@ -257,8 +329,11 @@ def type_fit(q: Question, kind: str) -> float:
 
 def span_fit(q: Question, span: Span) -> float:
     """``type_fit``, narrowed for a place question by what the place is: "which country" is answered
-    by a country, "which state" by a U.S. state, "which city" by neither (``kinds.place_fit``)."""
+    by a country, "which state" by a U.S. state, "which city" by neither (``kinds.place_fit``); and
+    widened for an organisation named by its place ("which team": "Argentina")."""
     fit = type_fit(q, span.kind)
+    if q.by_place and span.kind == "place" and not PLACE_CUE.search(span.sentence.text[: span.start]):
+        return max(fit, STRONG_FIT)  # "which team won": "Argentina won", not "won in Miami"
     if q.answer_type == "place" and span.kind in ("place", "name", "opener"):
         narrowed = place_fit(q.focus, span.text)
         if narrowed is not None:

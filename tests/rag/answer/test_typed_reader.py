@@ -220,3 +220,62 @@ def test_a_question_naming_the_nation_is_answered_by_a_story_that_does_not(
     assert stated(answer, "Toyota"), answer.answer
     same = answerer.answer(asked.format("Brazil"), docs)
     assert same.abstained or same.confidence < answer.confidence, same.answer
+
+
+def test_a_name_the_article_calls_a_thing_of_the_asked_kind_answers_whatever_its_entity_label(
+    answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
+) -> None:
+    """The small NER model may call a chain a person; the article's own words ("one of the largest
+    pharmacy chains in the country, Rite Aid") say what it is, and the chains it is compared with ("chains
+    like CVS") do not take its place. A question word opening a headline ("Is Rite Aid ...?") is no
+    part of the name."""
+    text = (
+        "One of the largest pharmacy chains in the country, Rite Aid has struggled to keep up with bigger "
+        "drugstore chains like CVS and Walgreens.\n\n"
+        "Rite Aid filed for bankruptcy on Sunday and plans to close stores across the country."
+    )
+    docs = [article(recognizer, text, "Is Rite Aid closing more stores?", url="https://example.test/r")]
+    question = "Which major pharmacy chain filed for bankruptcy this week?"
+    answer = answerer.answer(question, docs)
+    assert stated(answer, "Rite Aid"), answer.answer
+    assert "CVS" not in (answer.short_answer or "")
+    keys = {g.key for g in answerer.read(question, docs).groups}
+    assert "rite aid" in keys and not any(k.startswith("is ") for k in keys), keys
+    check_contract(answer, docs)
+
+
+def test_a_team_is_answered_by_the_place_it_is_named_for(
+    answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
+) -> None:
+    """News names national and college teams by their place ("Argentina won"): a place answers "which
+    team", as it answers "which *state* Supreme Court" (which state's court)."""
+    text = (
+        "Argentina beat Colombia 1-0 in extra time to win the Copa América final in Miami on Sunday.\n\n"
+        "CONMEBOL, the South American football confederation, said it would review the crowd trouble."
+    )
+    docs = [article(recognizer, text, "Copa América final", url="https://example.test/c")]
+    answer = answerer.answer("Which soccer team won the 2024 Copa América final?", docs)
+    assert stated(answer, "Argentina"), answer.answer
+    check_contract(answer, docs)
+
+
+def test_an_untyped_answer_leads_with_the_sentence_that_says_the_question_around_it(
+    answerer: ExtractiveAnswerer,
+) -> None:
+    """ "Which insect has been added to the endangered species list?": of two sentences that echo the
+    question about as well, the one that repeats its words around new ones ("added the monarch
+    butterfly to the endangered species list") states the answer."""
+    text = (
+        "Insects are disappearing from the endangered species list's protections, officials warned as the "
+        "list was updated this week.\n\n"
+        "Scientists added the monarch butterfly to the endangered species list on Thursday, citing habitat "
+        "loss.\n\n"
+        "The butterfly's numbers have fallen by 90% in two decades."
+    )
+    docs = [doc(text, title="A butterfly in danger", url="https://example.test/m")]
+    question = "Which insect has been added to the endangered species list this week?"
+    reading = answerer.read(question, docs)
+    assert "monarch" not in reading.ranked[0].text  # the other sentence echoes the question more
+    answer = answerer.answer(question, docs)
+    assert lead_of(answer.answer).startswith("Scientists added the monarch butterfly"), answer.answer
+    check_contract(answer, docs)
