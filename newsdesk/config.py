@@ -110,7 +110,10 @@ class Settings(BaseSettings):
         "(given as --as-of / as_of; none without it). Default: 0.3",
     )
     max_chunks_per_article: int = Field(
-        2, ge=1, description="Chunks of one article among the results. Default: 2"
+        3,
+        ge=1,
+        description="Chunks of one article among the results. Default: 3 (a news answer is often a "
+        "paragraph away from the one that echoes the question)",
     )
     reranker: Path | None = Field(
         None,

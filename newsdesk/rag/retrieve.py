@@ -63,7 +63,7 @@ class NewsRetriever(BaseRetriever):
         candidates: depth of each ranking before fusion. Default: 40.
         lexical_weight: weight of the normalised BM25 score beside the cosine. Default: 0.5.
         hint_bonus: added for each outlet/date hint of the question that a passage matches. Default: 0.2.
-        max_per_article: most passages of one article among the results. Default: 2.
+        max_per_article: most passages of one article among the results. Default: 3.
         recency_bonus: added for a passage published in the week before the day the question is asked
             on, when the caller gives that day (``as_of``); such passages are also marked ``recent``
             for the reader. Default: 0.3 (the best of 0, 0.2, 0.3 on realtimeqa-train: hit@1 0.673, lead
@@ -87,7 +87,7 @@ class NewsRetriever(BaseRetriever):
     candidates: int = 40
     lexical_weight: float = 0.5
     hint_bonus: float = 0.2
-    max_per_article: int = 2
+    max_per_article: int = 3
     hint_depth: int = 2
     recency_bonus: float = 0.3
     reranker: CrossEncoderReranker | None = None
