@@ -245,8 +245,7 @@ def _apposition_after(focus: str) -> re.Pattern[str]:
 def _apposition_before(focus: str) -> re.Pattern[str]:
     # "the festival Mondegreen", "drugs such as Zepbound", "a drug called Zepbound"
     return re.compile(
-        rf"\b{re.escape(focus)}e?s?(?:,?\s+(?:(?:such\s+as|called|named|known\s+as|like)\s+)?|(?:\s+[\w'’-]+){{1,4}},\s+)[“\"‘]?$",
-        re.I,
+        rf"\b{re.escape(focus)}e?s?,?\s+(?:(?:such\s+as|called|named|known\s+as|like)\s+)?[“\"‘]?$", re.I
     )
 
 

@@ -222,13 +222,12 @@ def test_a_question_naming_the_nation_is_answered_by_a_story_that_does_not(
     assert same.abstained or same.confidence < answer.confidence, same.answer
 
 
-def test_a_name_the_article_calls_a_thing_of_the_asked_kind_answers_whatever_its_entity_label(
+def test_the_name_the_relation_is_said_of_answers_before_the_names_it_is_compared_with(
     answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
 ) -> None:
-    """The small NER model may call a chain a person; the article's own words ("one of the largest
-    pharmacy chains in the country, Rite Aid") say what it is, and the chains it is compared with ("chains
-    like CVS") do not take its place. A question word opening a headline ("Is Rite Aid ...?") is no
-    part of the name."""
+    """The small NER model calls this chain a person; the chains it is compared with ("bigger drugstore
+    chains like CVS") are described as chains, yet the one that filed for bankruptcy answers. A
+    question word opening a headline ("Is Rite Aid ...?") is no part of the name."""
     text = (
         "One of the largest pharmacy chains in the country, Rite Aid has struggled to keep up with bigger "
         "drugstore chains like CVS and Walgreens.\n\n"
