@@ -62,6 +62,9 @@ FEATURES = (
 )
 """What the candidate ranker reads about each answer group (see the module's docstring)."""
 
+NAMES_FOR_SLACK = 3
+"""A question naming this many names may have its answer in an article missing one of them: "TV" in
+"the TV series 'The Mandalorian'", "F1" in "F1 driver Lewis Hamilton" are seldom repeated."""
 NEAR_TOKENS = 6
 """Tokens after (or before) a mention in which the question's relation words count as said of it."""
 
@@ -168,8 +171,9 @@ def rank_groups(
     weights, the first then given chance 1).
 
     With weights, a group competes only if one of its articles holds as many of the question's names
-    as the best of ``passages`` does (``names_held``): a mayor named in another city's story is not
-    this city's mayor, however well the sentence reads. When the question names the kind it asks for
+    as the best of ``passages`` does (``names_held``), or one fewer when the question names
+    ``NAMES_FOR_SLACK`` or more: a mayor named in another city's story is not this city's mayor,
+    however well the sentence reads. When the question names the kind it asks for
     and a name of that kind is found, only such names compete."""
     if weights and passages:
         held: dict[int, float] = {}  # each passage's share, read once (groups share passages)
@@ -180,6 +184,8 @@ def rank_groups(
             return held[id(passage)]
 
         most = max((share(p) for p in passages), default=0.0) if q.names else 1.0
+        if len(q.names) >= NAMES_FOR_SLACK:
+            most -= 1.0 / len(q.names) + 1e-9  # one incidental name ("TV", "F1") may be missing
         groups = [g for g in groups if max((share(s.sentence.passage) for s in g.spans), default=0.0) >= most]
     if not groups:
         return groups

@@ -278,3 +278,21 @@ def test_an_untyped_answer_leads_with_the_sentence_that_says_the_question_around
     answer = answerer.answer(question, docs)
     assert lead_of(answer.answer).startswith("Scientists added the monarch butterfly"), answer.answer
     check_contract(answer, docs)
+
+
+def test_an_article_missing_one_incidental_name_of_many_still_answers(
+    answerer: ExtractiveAnswerer, recognizer: EntityRecognizer
+) -> None:
+    """A question naming three names ("Disney", "TV", "The Mandalorian") is answered from the story that
+    says two of them, not only from a story that happens to say all three."""
+    suit = "Actor Gina Carano is suing Disney over her firing from 'The Mandalorian' in 2021."
+    series = "Disney said its TV series 'The Mandalorian' will return next year, starring Pedro Pascal."
+    docs = [
+        article(recognizer, suit, "Carano sues Disney", url="https://example.test/suit"),
+        article(recognizer, series, "Mandalorian returns", url="https://example.test/series"),
+    ]
+    answer = answerer.answer(
+        'Which actor is suing Disney over their firing from TV series "The Mandalorian"?', docs
+    )
+    assert stated(answer, "Gina Carano"), answer.answer
+    check_contract(answer, docs)
